@@ -1,0 +1,99 @@
+"""What a run cost: training billable seconds and the endpoint's lifetime, priced on demand.
+
+The prices are a small dated table, not a live lookup: the pipeline must not need the
+Pricing API (or its permissions) to tell the user what a run roughly cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+PRICES_AS_OF = "2025-06"
+PRICES_REGION = "us-east-1"
+# USD per instance-hour, SageMaker on-demand, us-east-1 (AWS SageMaker pricing page).
+TRAINING_USD_PER_HOUR: dict[str, float] = {
+    "ml.m5.large": 0.115,
+    "ml.m5.xlarge": 0.23,
+    "ml.m4.xlarge": 0.24,
+    "ml.c5.xlarge": 0.204,
+}
+HOSTING_USD_PER_HOUR: dict[str, float] = {
+    "ml.t2.medium": 0.056,
+    "ml.m5.large": 0.115,
+    "ml.m5.xlarge": 0.23,
+    "ml.m4.xlarge": 0.24,
+    "ml.c5.large": 0.102,
+    "ml.c5.xlarge": 0.204,
+}
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    training_instance_type: str | None
+    training_billable_seconds: float
+    training_usd: float | None
+    endpoint_instance_type: str | None
+    endpoint_instance_count: int
+    endpoint_lifetime_seconds: float
+    endpoint_usd: float | None
+    total_usd: float | None
+    prices_as_of: str = PRICES_AS_OF
+    prices_region: str = PRICES_REGION
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        def usd(value: float | None) -> str:
+            return "unknown (no price for this instance type)" if value is None else f"${value:.4f}"
+
+        return (
+            f"Estimated cost: training {self.training_billable_seconds:.0f} s on "
+            f"{self.training_instance_type} = {usd(self.training_usd)}; endpoint "
+            f"{self.endpoint_lifetime_seconds:.0f} s on {self.endpoint_instance_count} x "
+            f"{self.endpoint_instance_type} = {usd(self.endpoint_usd)}; total {usd(self.total_usd)} "
+            f"(on-demand {self.prices_region} prices as of {self.prices_as_of})"
+        )
+
+
+def _price(table: dict[str, float], instance_type: str | None, hours: float, count: int) -> float | None:
+    if hours == 0:
+        return 0.0
+    if instance_type not in table:
+        return None
+    return round(table[instance_type] * hours * count, 6)
+
+
+def estimate_cost(
+    *,
+    training_instance_type: str | None,
+    training_billable_seconds: float,
+    training_instance_count: int = 1,
+    endpoint_instance_type: str | None,
+    endpoint_instance_count: int,
+    endpoint_lifetime_seconds: float,
+) -> CostEstimate:
+    """BillableTimeInSeconds is wall-clock time: both training and hosting bill per instance."""
+    training = _price(
+        TRAINING_USD_PER_HOUR,
+        training_instance_type,
+        training_billable_seconds / 3600,
+        training_instance_count,
+    )
+    hosting = _price(
+        HOSTING_USD_PER_HOUR,
+        endpoint_instance_type,
+        endpoint_lifetime_seconds / 3600,
+        endpoint_instance_count,
+    )
+    total = None if training is None or hosting is None else round(training + hosting, 6)
+    return CostEstimate(
+        training_instance_type=training_instance_type,
+        training_billable_seconds=training_billable_seconds,
+        training_usd=training,
+        endpoint_instance_type=endpoint_instance_type,
+        endpoint_instance_count=endpoint_instance_count,
+        endpoint_lifetime_seconds=endpoint_lifetime_seconds,
+        endpoint_usd=hosting,
+        total_usd=total,
+    )

@@ -1,0 +1,130 @@
+"""Request bodies for the SageMaker operators, built from a RunPlan.
+
+Plain functions returning the provider operators' `config` dicts, so they are tested
+without Airflow and read like the CreateTrainingJob / CreateModel / CreateEndpointConfig /
+CreateEndpoint API references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bankml.run_plan import RunPlan
+
+# The tutorial's hyperparameters, minus `silent=0`: the built-in algorithm rejects
+# `silent` from container 1.2-1 on ("Extraneous hyperparameter found: silent").
+TUTORIAL_HYPERPARAMETERS: dict[str, str] = {
+    "max_depth": "5",
+    "eta": "0.2",
+    "gamma": "4",
+    "min_child_weight": "6",
+    "subsample": "0.8",
+    "objective": "binary:logistic",
+    "num_round": "100",
+}
+XGBOOST_VERSIONS = ("1.7-1", "3.0-5")
+DEFAULT_XGBOOST_VERSION = "1.7-1"
+CSV = "text/csv"
+
+
+def hyperparameter_strings(hyperparameters: Mapping[str, Any]) -> dict[str, str]:
+    """SageMaker requires every value to be a string; booleans as xgboost spells them."""
+    if len(hyperparameters) > 100:
+        raise ValueError(f"SageMaker accepts at most 100 hyperparameters, got {len(hyperparameters)}")
+    out: dict[str, str] = {}
+    for name, value in hyperparameters.items():
+        if isinstance(value, (dict, list)) or value is None:
+            raise ValueError(
+                f"hyperparameter {name!r} must be a number or a string, got {value!r}"
+            )
+        out[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+def training_job_config(
+    plan: RunPlan,
+    *,
+    image_uri: str,
+    role_arn: str,
+    channels: Mapping[str, str],
+    hyperparameters: Mapping[str, Any],
+    instance_type: str,
+    instance_count: int = 1,
+    volume_size_gb: int = 10,
+    max_runtime_seconds: int = 3600,
+    created_at: str,
+) -> dict[str, Any]:
+    """CreateTrainingJob request: CSV channels (label first, no header), File mode."""
+    return {
+        "TrainingJobName": plan.training_job_name,
+        "AlgorithmSpecification": {"TrainingImage": image_uri, "TrainingInputMode": "File"},
+        "RoleArn": role_arn,
+        "InputDataConfig": [
+            {
+                "ChannelName": name,
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": uri,
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+                "ContentType": CSV,
+                "CompressionType": "None",
+            }
+            for name, uri in channels.items()
+        ],
+        "OutputDataConfig": {"S3OutputPath": plan.uri("output")},
+        "ResourceConfig": {
+            "InstanceType": instance_type,
+            "InstanceCount": instance_count,
+            "VolumeSizeInGB": volume_size_gb,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime_seconds},
+        "HyperParameters": hyperparameter_strings(hyperparameters),
+        "Tags": plan.tags(created_at),
+    }
+
+
+def endpoint_config(
+    plan: RunPlan,
+    *,
+    try_number: int,
+    image_uri: str,
+    model_data_url: str,
+    role_arn: str,
+    instance_type: str,
+    instance_count: int = 1,
+    created_at: str,
+) -> dict[str, Any]:
+    """SageMakerEndpointOperator config: Model, EndpointConfig and Endpoint of one deploy try."""
+    tags = plan.tags(created_at)
+    model_name = plan.model_name(try_number)
+    config_name = plan.endpoint_config_name(try_number)
+    return {
+        "Model": {
+            "ModelName": model_name,
+            "PrimaryContainer": {"Image": image_uri, "ModelDataUrl": model_data_url},
+            "ExecutionRoleArn": role_arn,
+            "Tags": tags,
+        },
+        "EndpointConfig": {
+            "EndpointConfigName": config_name,
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model_name,
+                    "InitialInstanceCount": instance_count,
+                    "InstanceType": instance_type,
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+            "Tags": tags,
+        },
+        "Endpoint": {
+            "EndpointName": plan.endpoint_name,
+            "EndpointConfigName": config_name,
+            "Tags": tags,
+        },
+    }

@@ -1,0 +1,129 @@
+"""Delete everything a run created on SageMaker, whatever state the run reached.
+
+Resources are found from the RunPlan (the endpoint's fixed name) and by listing names that
+contain the run's base name (models and endpoint configs of every deploy try), so a deploy
+that failed halfway leaves nothing behind. Absent resources are fine; a resource that
+cannot be deleted is an error, because it may keep billing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bankml.run_plan import RunPlan
+
+log = logging.getLogger(__name__)
+
+
+class TeardownError(RuntimeError):
+    """Something of the run is still there after teardown: it may be billing."""
+
+
+@dataclass
+class TeardownReport:
+    deleted: list[str] = field(default_factory=list)
+    stopped_training_jobs: list[str] = field(default_factory=list)
+    endpoint_created_at: datetime | None = None
+    endpoint_deleted_at: datetime | None = None
+    endpoint_instance_type: str | None = None
+    endpoint_instance_count: int = 0
+
+    @property
+    def endpoint_lifetime_seconds(self) -> float | None:
+        if self.endpoint_created_at is None or self.endpoint_deleted_at is None:
+            return None
+        return (self.endpoint_deleted_at - self.endpoint_created_at).total_seconds()
+
+
+def is_absent(err: ClientError) -> bool:
+    """SageMaker reports a missing resource as a plain ValidationException."""
+    return err.response.get("Error", {}).get("Code") == "ValidationException"
+
+
+def _tolerating_absent(call: Callable[[], Any]) -> Any | None:
+    try:
+        return call()
+    except ClientError as err:
+        if is_absent(err):
+            return None
+        raise
+
+
+def _names(sm: Any, operation: str, key: str, name_field: str, contains: str) -> Iterator[str]:
+    for page in sm.get_paginator(operation).paginate(NameContains=contains):
+        for item in page[key]:
+            if item[name_field].startswith(contains):
+                yield item[name_field]
+
+
+def run_resources(sm: Any, plan: RunPlan) -> dict[str, list[str]]:
+    """What of this run exists now (endpoints, endpoint configs, models)."""
+    base = plan.base_name
+    return {
+        "endpoints": list(_names(sm, "list_endpoints", "Endpoints", "EndpointName", base)),
+        "endpoint_configs": list(
+            _names(sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", base)
+        ),
+        "models": list(_names(sm, "list_models", "Models", "ModelName", base)),
+    }
+
+
+def stop_training_jobs(sm: Any, plan: RunPlan, report: TeardownReport) -> None:
+    """A training job still running after a failed train task bills too."""
+    for page in sm.get_paginator("list_training_jobs").paginate(NameContains=plan.base_name):
+        for job in page["TrainingJobSummaries"]:
+            if job["TrainingJobStatus"] == "InProgress":
+                log.info("Stopping training job %s", job["TrainingJobName"])
+                _tolerating_absent(lambda: sm.stop_training_job(TrainingJobName=job["TrainingJobName"]))
+                report.stopped_training_jobs.append(job["TrainingJobName"])
+
+
+def delete_endpoint(
+    sm: Any, name: str, report: TeardownReport, *, delay: int, max_attempts: int
+) -> None:
+    """Delete the endpoint and wait until SageMaker no longer knows it."""
+    described = _tolerating_absent(lambda: sm.describe_endpoint(EndpointName=name))
+    if described is None:
+        log.info("Endpoint %s: already gone", name)
+        return
+    report.endpoint_created_at = described["CreationTime"]
+    config = _tolerating_absent(
+        lambda: sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    )
+    if config:
+        variants = config["ProductionVariants"]
+        report.endpoint_instance_type = variants[0].get("InstanceType")
+        report.endpoint_instance_count = sum(v.get("InitialInstanceCount", 1) for v in variants)
+    if described["EndpointStatus"] != "Deleting":
+        log.info("Deleting endpoint %s (was %s)", name, described["EndpointStatus"])
+        _tolerating_absent(lambda: sm.delete_endpoint(EndpointName=name))
+    sm.get_waiter("endpoint_deleted").wait(
+        EndpointName=name, WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts}
+    )
+    report.endpoint_deleted_at = datetime.now(timezone.utc)
+    report.deleted.append(f"endpoint/{name}")
+
+
+def teardown_run(sm: Any, plan: RunPlan, *, delay: int = 5, max_attempts: int = 120) -> TeardownReport:
+    """Stop, delete, then check that nothing of the run is left."""
+    report = TeardownReport()
+    stop_training_jobs(sm, plan, report)
+    for endpoint in {plan.endpoint_name, *run_resources(sm, plan)["endpoints"]}:
+        delete_endpoint(sm, endpoint, report, delay=delay, max_attempts=max_attempts)
+    left = run_resources(sm, plan)
+    for name in left["endpoint_configs"]:
+        if _tolerating_absent(lambda: sm.delete_endpoint_config(EndpointConfigName=name)) is not None:
+            report.deleted.append(f"endpoint-config/{name}")
+    for name in left["models"]:
+        if _tolerating_absent(lambda: sm.delete_model(ModelName=name)) is not None:
+            report.deleted.append(f"model/{name}")
+    remaining = {kind: names for kind, names in run_resources(sm, plan).items() if names}
+    if remaining:
+        raise TeardownError(f"still present after teardown of run {plan.run_id}: {remaining}")
+    return report
