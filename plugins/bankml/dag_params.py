@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
+from bankml.data.source import DEFAULT_URL
 from bankml.sagemaker_config import DEFAULT_XGBOOST_VERSION, TUTORIAL_HYPERPARAMETERS, XGBOOST_VERSIONS
 
-UCI_DOWNLOAD_URL = "https://archive.ics.uci.edu/static/public/222/bank+marketing.zip"
 FEATURE_SETS = ("economic", "tutorial")
 
 
@@ -52,7 +52,7 @@ def dag_params() -> dict[str, Param]:
         "evaluation_workers": Param(4, type="integer", minimum=1, maximum=32,
                                     title="Concurrent InvokeEndpoint calls during evaluation"),
         "data_url": Param(
-            UCI_DOWNLOAD_URL,
+            DEFAULT_URL,
             type="string",
             title="Dataset URL",
             description="UCI archive (zip), bank-additional.zip, or the CSV; the shipped copy is used offline.",

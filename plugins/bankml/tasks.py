@@ -114,14 +114,12 @@ def prepare(
     """Validate the schema, build the feature set, split, and stage the CSV channels."""
     from bankml.data.channels import write_channels
     from bankml.data.features import build_model_frame
-    from bankml.data.schema import read_raw, validate_raw
-    from bankml.data.split import split_dataset
+    from bankml.data.schema import read_raw
+    from bankml.data.split import split_model_frame
 
     run = RunPlan.from_dict(plan)
-    frame = read_raw(Path(raw["path"]))
-    validate_raw(frame)
-    model_frame = build_model_frame(frame, params["feature_set"])
-    splits = split_dataset(model_frame, params["feature_set"])
+    model_frame = build_model_frame(read_raw(Path(raw["path"])), params["feature_set"])  # validates the schema
+    splits = split_model_frame(model_frame, params["feature_set"])
     files = write_channels(splits, staging_dir(settings, run))
     features = [c for c in model_frame.columns if c != "y"]
     log.info(
@@ -315,7 +313,7 @@ def teardown(settings: Settings, plan: dict[str, str]) -> dict[str, Any]:
     run = RunPlan.from_dict(plan)
     sm = _sagemaker(settings)
     report = teardown_run(
-        sm, run, delay=settings.poll_seconds, max_attempts=max(1, settings.endpoint_wait_seconds // settings.poll_seconds)
+        sm, run.base_name, delay=settings.poll_seconds, max_attempts=max(1, settings.endpoint_wait_seconds // settings.poll_seconds)
     )
     log.info("Deleted: %s", ", ".join(report.deleted) or "nothing (nothing of this run existed)")
     if report.stopped_training_jobs:
@@ -349,3 +347,29 @@ def teardown(settings: Settings, plan: dict[str, str]) -> dict[str, Any]:
     s3.put_object(Bucket=run.bucket, Key=run.key("evaluation", "cost.json"),
                   Body=json.dumps(cost_doc, indent=2).encode(), ContentType="application/json")
     return {"deleted": report.deleted, "stopped_training_jobs": report.stopped_training_jobs, "cost": cost_doc}
+
+
+def janitor(settings: Settings, params: dict[str, Any], ti: Any) -> dict[str, Any]:
+    """Delete what runs left behind (see bankml.janitor); reports what it kept and deleted."""
+    from datetime import timedelta
+
+    from bankml.janitor import find_leftovers, sweep
+
+    def run_state(dag_id: str, run_id: str) -> str | None:
+        try:
+            return ti.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+        except Exception as err:  # a deleted run, or one of another Airflow: not ours to keep
+            log.info("No state for run %s of %s (%s)", run_id, dag_id, err)
+            return None
+
+    sm = _sagemaker(settings)
+    leftovers = find_leftovers(
+        sm, run_state=run_state, now=datetime.now(timezone.utc), ttl=timedelta(minutes=params["ttl_minutes"])
+    )
+    deleted = sweep(
+        sm, leftovers, delay=settings.poll_seconds,
+        max_attempts=max(1, settings.endpoint_wait_seconds // settings.poll_seconds),
+    )
+    kept = [x.base_name for x in leftovers if x.reason is None]
+    log.info("Janitor: deleted %d resources, kept %d runs' resources", len(deleted), len(kept))
+    return {"deleted": deleted, "kept": kept}

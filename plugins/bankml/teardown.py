@@ -1,7 +1,7 @@
 """Delete everything a run created on SageMaker, whatever state the run reached.
 
-Resources are found from the RunPlan (the endpoint's fixed name) and by listing names that
-contain the run's base name (models and endpoint configs of every deploy try), so a deploy
+Resources are found by the run's base name (RunPlan.base_name): the endpoint carries it
+exactly, and the models and endpoint configs of every deploy try start with it, so a deploy
 that failed halfway leaves nothing behind. Absent resources are fine; a resource that
 cannot be deleted is an error, because it may keep billing.
 """
@@ -15,8 +15,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
-
-from bankml.run_plan import RunPlan
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +60,8 @@ def _names(sm: Any, operation: str, key: str, name_field: str, contains: str) ->
                 yield item[name_field]
 
 
-def run_resources(sm: Any, plan: RunPlan) -> dict[str, list[str]]:
+def run_resources(sm: Any, base: str) -> dict[str, list[str]]:
     """What of this run exists now (endpoints, endpoint configs, models)."""
-    base = plan.base_name
     return {
         "endpoints": list(_names(sm, "list_endpoints", "Endpoints", "EndpointName", base)),
         "endpoint_configs": list(
@@ -74,9 +71,9 @@ def run_resources(sm: Any, plan: RunPlan) -> dict[str, list[str]]:
     }
 
 
-def stop_training_jobs(sm: Any, plan: RunPlan, report: TeardownReport) -> None:
+def stop_training_jobs(sm: Any, base: str, report: TeardownReport) -> None:
     """A training job still running after a failed train task bills too."""
-    for page in sm.get_paginator("list_training_jobs").paginate(NameContains=plan.base_name):
+    for page in sm.get_paginator("list_training_jobs").paginate(NameContains=base):
         for job in page["TrainingJobSummaries"]:
             if job["TrainingJobStatus"] == "InProgress":
                 log.info("Stopping training job %s", job["TrainingJobName"])
@@ -110,20 +107,20 @@ def delete_endpoint(
     report.deleted.append(f"endpoint/{name}")
 
 
-def teardown_run(sm: Any, plan: RunPlan, *, delay: int = 5, max_attempts: int = 120) -> TeardownReport:
-    """Stop, delete, then check that nothing of the run is left."""
+def teardown_run(sm: Any, base: str, *, delay: int = 5, max_attempts: int = 120) -> TeardownReport:
+    """Stop, delete, then check that nothing of the run `base` (its base name) is left."""
     report = TeardownReport()
-    stop_training_jobs(sm, plan, report)
-    for endpoint in {plan.endpoint_name, *run_resources(sm, plan)["endpoints"]}:
+    stop_training_jobs(sm, base, report)
+    for endpoint in sorted({base, *run_resources(sm, base)["endpoints"]}):
         delete_endpoint(sm, endpoint, report, delay=delay, max_attempts=max_attempts)
-    left = run_resources(sm, plan)
+    left = run_resources(sm, base)
     for name in left["endpoint_configs"]:
         if _tolerating_absent(lambda: sm.delete_endpoint_config(EndpointConfigName=name)) is not None:
             report.deleted.append(f"endpoint-config/{name}")
     for name in left["models"]:
         if _tolerating_absent(lambda: sm.delete_model(ModelName=name)) is not None:
             report.deleted.append(f"model/{name}")
-    remaining = {kind: names for kind, names in run_resources(sm, plan).items() if names}
+    remaining = {kind: names for kind, names in run_resources(sm, base).items() if names}
     if remaining:
-        raise TeardownError(f"still present after teardown of run {plan.run_id}: {remaining}")
+        raise TeardownError(f"still present after teardown of {base}: {remaining}")
     return report

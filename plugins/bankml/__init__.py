@@ -1,0 +1,1 @@
+"""Pipeline library for the bank-marketing XGBoost-on-SageMaker DAG (data, configs, evaluation, teardown)."""

@@ -1,0 +1,1 @@
+"""Scoring metrics, the tutorial-style report and plots of a trained model."""

@@ -1,0 +1,73 @@
+import threading
+
+import numpy as np
+import pytest
+
+from bankml.evaluation.endpoint_scoring import (
+    EndpointInvocationError,
+    parse_predictions,
+    score,
+    split_labelled_csv,
+)
+
+DATA = b"".join(f"{i % 2},{i},{i * 2}\n".encode() for i in range(10))
+
+
+def test_split_removes_label_and_respects_row_limit():
+    rows = split_labelled_csv(DATA, max_rows=4)
+    assert rows.labels.tolist() == [i % 2 for i in range(10)]
+    assert [c.rows for c in rows.chunks] == [4, 4, 2]
+    assert rows.chunks[0].body == b"0,0\n1,2\n2,4\n3,6\n"
+    assert [c.start_row for c in rows.chunks] == [0, 4, 8]
+
+
+def test_split_respects_payload_bytes():
+    rows = split_labelled_csv(DATA, max_payload_bytes=10)
+    assert all(len(c.body) <= 10 for c in rows.chunks)
+    assert sum(c.rows for c in rows.chunks) == 10
+
+
+@pytest.mark.parametrize("data, message", [(b"", "empty"), (b"1\n", "expected 'label"),
+                                           (b"1," + b"9" * 100 + b"\n", "larger than the payload")])
+def test_split_rejects_bad_input(data, message):
+    with pytest.raises(ValueError, match=message):
+        split_labelled_csv(data, max_payload_bytes=50)
+
+
+def test_payload_limit_cannot_exceed_the_service_limit():
+    with pytest.raises(ValueError):
+        split_labelled_csv(DATA, max_payload_bytes=7 * 1024 * 1024)
+
+
+def test_parse_both_csv_response_formats():
+    assert parse_predictions(b"0.1\n0.2\n", 2).tolist() == [0.1, 0.2]
+    assert parse_predictions(b"0.1,0.2", 2).tolist() == [0.1, 0.2]
+    with pytest.raises(EndpointInvocationError, match="returned 1 scores for 2 rows"):
+        parse_predictions(b"0.1\n", 2)
+
+
+def echo_first_feature(body: bytes) -> bytes:
+    return b"".join(line.split(b",")[0] + b"\n" for line in body.splitlines())
+
+
+def test_score_keeps_row_order_with_concurrency_and_reports_progress():
+    rows = split_labelled_csv(DATA, max_rows=3)
+    seen = []
+    scores = score(rows, echo_first_feature, workers=3, progress=lambda d, t: seen.append((d, t)))
+    assert scores.tolist() == list(map(float, range(10)))
+    assert seen[-1] == (10, 10) and len(seen) == 4
+
+
+def test_score_fails_fast_on_an_invocation_error():
+    calls = []
+    lock = threading.Lock()
+
+    def failing(body: bytes) -> bytes:
+        with lock:
+            calls.append(body)
+        raise EndpointInvocationError("boom")
+
+    rows = split_labelled_csv(DATA, max_rows=1)
+    with pytest.raises(EndpointInvocationError, match="boom"):
+        score(rows, failing, workers=1)
+    assert len(calls) < 10

@@ -1,0 +1,73 @@
+import pytest
+
+from datetime import datetime, timezone
+
+from bankml.run_plan import plan_run
+from bankml.sagemaker_config import (
+    TUTORIAL_HYPERPARAMETERS,
+    endpoint_config,
+    hyperparameter_strings,
+    training_job_config,
+)
+
+PLAN = plan_run(dag_id="d", run_id="r", run_after=datetime(2026, 1, 2, tzinfo=timezone.utc), bucket="bkt",
+                prefix="p", created_at=datetime(2026, 1, 2, tzinfo=timezone.utc))
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def test_tutorial_hyperparameters_drop_silent():
+    assert "silent" not in TUTORIAL_HYPERPARAMETERS
+    assert TUTORIAL_HYPERPARAMETERS["num_round"] == "100"
+
+
+def test_hyperparameters_become_strings():
+    assert hyperparameter_strings({"num_round": 10, "eta": 0.2, "flag": True}) == {
+        "num_round": "10", "eta": "0.2", "flag": "true"}
+
+
+@pytest.mark.parametrize("bad", [{"eta": [1]}, {"eta": None}, {"x": {"y": 1}}])
+def test_structured_hyperparameter_values_are_refused(bad):
+    with pytest.raises(ValueError, match="must be a number or a string"):
+        hyperparameter_strings(bad)
+
+
+def test_at_most_100_hyperparameters():
+    with pytest.raises(ValueError, match="at most 100"):
+        hyperparameter_strings({f"h{i}": 1 for i in range(101)})
+
+
+def test_training_config_matches_create_training_job():
+    config = training_job_config(
+        PLAN, image_uri=IMAGE, role_arn="arn:aws:iam::123456789012:role/r",
+        channels={"train": "s3://bkt/p/k/data/train/", "validation": "s3://bkt/p/k/data/validation/"},
+        hyperparameters=TUTORIAL_HYPERPARAMETERS, instance_type="ml.m5.xlarge", created_at="t")
+    assert config["TrainingJobName"] == PLAN.training_job_name
+    assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "validation"]
+    assert all(c["ContentType"] == "text/csv" for c in config["InputDataConfig"])
+    assert config["OutputDataConfig"]["S3OutputPath"] == PLAN.uri("output")
+    assert config["HyperParameters"] == TUTORIAL_HYPERPARAMETERS
+    assert {"Key": "project", "Value": "bankml"} in config["Tags"]
+
+
+def test_training_config_validates_with_botocore():
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    shape = model.operation_model("CreateTrainingJob").input_shape
+    config = training_job_config(PLAN, image_uri=IMAGE, role_arn="arn:aws:iam::123456789012:role/r",
+                                 channels={"train": "s3://b/t/"}, hyperparameters={"num_round": 1},
+                                 instance_type="ml.m5.xlarge", created_at="t")
+    report = ParamValidator().validate(config, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_endpoint_config_names_carry_the_try_number():
+    config = endpoint_config(PLAN, try_number=3, image_uri=IMAGE, model_data_url="s3://b/m.tar.gz",
+                             role_arn="arn:aws:iam::123456789012:role/r", instance_type="ml.m5.large",
+                             created_at="t")
+    assert config["Model"]["ModelName"] == PLAN.model_name(3)
+    assert config["EndpointConfig"]["ProductionVariants"][0]["ModelName"] == PLAN.model_name(3)
+    assert config["Endpoint"] == {"EndpointName": PLAN.endpoint_name,
+                                  "EndpointConfigName": PLAN.endpoint_config_name(3),
+                                  "Tags": PLAN.tags("t")}
