@@ -1,0 +1,254 @@
+"""Static checks of docker-compose.yaml and its env files (there is no Docker engine to run them).
+
+The Compose Specification's JSON schema catches structural mistakes; the tests below
+check what a schema cannot: the services and their wiring, health checks, published
+ports, and that the default AWS connection really points at the emulator service.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from dotenv import dotenv_values
+from jsonschema import Draft7Validator
+
+from bankml.preflight import parse_role_arn
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+COMPOSE_FILE = ROOT / "docker-compose.yaml"
+LOCAL_ENV = ROOT / "deploy" / "local.env"
+AWS_ENV_EXAMPLE = ROOT / "deploy" / "aws.env.example"
+
+AIRFLOW_SERVERS = {
+    "airflow-apiserver": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-triggerer": "triggerer",
+}
+AIRFLOW_SERVICES = [*AIRFLOW_SERVERS, "airflow-init", "airflow-cli"]
+EMULATOR = "sagemaker-emulator"
+DEFAULT_ENV_FILE = "${BANKML_ENV_FILE:-deploy/local.env}"
+_DEFAULTED = re.compile(r"\$\{(?P<name>\w+):-(?P<default>[^}]*)\}")
+
+
+def resolve_defaults(value: str) -> str:
+    """What compose substitutes when none of the variables is set."""
+    return _DEFAULTED.sub(lambda m: m["default"], value)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    return compose["services"]
+
+
+def option_value(command: list[str], option: str) -> str:
+    return command[command.index(option) + 1]
+
+
+def test_matches_the_compose_specification_schema(compose: dict[str, Any]) -> None:
+    schema = json.loads((SHARED / "reference" / "compose-spec.schema.json").read_text())
+
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in Draft7Validator(schema).iter_errors(compose)]
+
+    assert errors == []
+
+
+def test_services_are_local_executor_airflow_plus_emulator(services: dict[str, Any]) -> None:
+    assert set(services) == {"postgres", EMULATOR, *AIRFLOW_SERVICES}
+    assert services["airflow-cli"]["profiles"] == ["debug"]
+    for name in AIRFLOW_SERVICES:
+        environment = services[name]["environment"]
+        assert environment["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert not [key for key in environment if "CELERY" in key]
+
+
+@pytest.mark.parametrize(("name", "command"), AIRFLOW_SERVERS.items())
+def test_airflow_servers_run_their_component(services: dict[str, Any], name: str, command: str) -> None:
+    assert services[name]["command"] == command
+    assert services[name]["restart"] == "always"
+
+
+@pytest.mark.parametrize(
+    ("name", "probe"),
+    [
+        ("postgres", "pg_isready"),
+        ("airflow-apiserver", "http://localhost:8080/api/v2/version"),
+        ("airflow-scheduler", "http://localhost:8974/health"),
+        ("airflow-dag-processor", "--job-type DagProcessorJob"),
+        ("airflow-triggerer", "--job-type TriggererJob"),
+        (EMULATOR, "http://localhost:4566/_emulator/health"),
+    ],
+)
+def test_long_running_services_have_healthchecks(services: dict[str, Any], name: str, probe: str) -> None:
+    healthcheck = services[name]["healthcheck"]
+
+    assert healthcheck["test"][0] in {"CMD", "CMD-SHELL"}
+    assert probe in " ".join(healthcheck["test"][1:])
+    assert healthcheck["retries"] >= 3
+
+
+def test_scheduler_health_server_is_enabled(services: dict[str, Any]) -> None:
+    assert services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
+
+
+@pytest.mark.parametrize("name", AIRFLOW_SERVERS)
+def test_airflow_servers_wait_for_database_emulator_and_init(services: dict[str, Any], name: str) -> None:
+    assert services[name]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        EMULATOR: {"condition": "service_healthy"},
+        "airflow-init": {"condition": "service_completed_successfully"},
+    }
+
+
+def test_init_migrates_database_and_writes_the_login(services: dict[str, Any]) -> None:
+    init = services["airflow-init"]
+    script = init["command"][1]
+    passwords_file = init["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
+
+    assert init["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert init["user"] == "0:0"
+    assert init["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    assert "/entrypoint airflow version" in script
+    assert f"> {passwords_file}" in script
+    assert "_AIRFLOW_WWW_USER_CREATE" not in init["environment"]  # needs the FAB auth manager
+
+
+def test_login_user_matches_simple_auth_manager_users(services: dict[str, Any]) -> None:
+    environment = services["airflow-init"]["environment"]
+    user, role = resolve_defaults(environment["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]).split(":")
+
+    assert user == resolve_defaults(environment["_AIRFLOW_WWW_USER_USERNAME"])
+    assert role == "admin"
+
+
+@pytest.mark.parametrize("name", AIRFLOW_SERVICES)
+def test_dags_and_plugins_are_mounted(services: dict[str, Any], name: str) -> None:
+    mounts = dict(volume.split(":", 1)[::-1] for volume in services[name]["volumes"])
+
+    for folder in ("dags", "plugins"):
+        host = mounts[f"/opt/airflow/{folder}"]
+        assert (ROOT / host).resolve() == ROOT / folder
+    assert "/opt/airflow/config" in mounts and "/opt/airflow/logs" in mounts
+
+
+def test_airflow_environment_names_real_config_options(services: dict[str, Any]) -> None:
+    """A misspelt AIRFLOW__SECTION__KEY is silently ignored by Airflow; catch it here."""
+    spec = importlib.util.find_spec("airflow")
+    config = yaml.safe_load(Path(spec.submodule_search_locations[0], "config_templates", "config.yml").read_text())
+    names = {key for name in AIRFLOW_SERVICES for key in services[name]["environment"]}
+    options = [name.split("__")[1:] for name in names if name.startswith("AIRFLOW__")]
+
+    unknown = [
+        f"{section}.{key}" for section, key in options
+        if key.lower() not in config.get(section.lower(), {}).get("options", {})
+    ]
+
+    assert options and unknown == []
+
+
+def published_ports(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host ip, container port) of each published port, short or long syntax."""
+    result = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            result.append((port.get("host_ip", ""), str(port["target"])))
+        else:
+            parts = str(port).split(":")
+            result.append((parts[0] if len(parts) == 3 else "", parts[-1]))
+    return result
+
+
+def test_every_published_port_is_bound_to_loopback(services: dict[str, Any]) -> None:
+    ports = {name: published_ports(service) for name, service in services.items()}
+
+    assert ports["airflow-apiserver"] == [("127.0.0.1", "8080")]
+    assert ports[EMULATOR] == [("127.0.0.1", "4566")]
+    assert {ip for bound in ports.values() for ip, _ in bound} == {"127.0.0.1"}
+
+
+def test_emulator_listens_on_all_interfaces_inside_the_network_only(services: dict[str, Any]) -> None:
+    emulator = services[EMULATOR]
+    command = emulator["command"]
+
+    assert command[:3] == ["python", "-m", "sagemaker_emulator"]
+    assert option_value(command, "--host") == "0.0.0.0"
+    assert published_ports(emulator) == [("127.0.0.1", option_value(command, "--port"))]
+    assert emulator["working_dir"] == "/opt/bankml"
+    assert emulator["environment"]["CONNECTION_CHECK_MAX_COUNT"] == "0"
+    assert "env_file" not in emulator
+
+
+def test_all_services_build_one_image_from_the_dockerfile(services: dict[str, Any]) -> None:
+    built = {name: s for name, s in services.items() if "build" in s}
+
+    assert set(built) == {EMULATOR, *AIRFLOW_SERVICES}
+    for service in built.values():
+        assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}
+        assert service["image"] == "${BANKML_IMAGE:-bankml-airflow:local}"
+    assert (ROOT / "Dockerfile").is_file()
+
+
+@pytest.mark.parametrize("name", AIRFLOW_SERVICES)
+def test_airflow_settings_come_from_the_switchable_env_file(services: dict[str, Any], name: str) -> None:
+    service = services[name]
+
+    assert service["env_file"] == [DEFAULT_ENV_FILE]
+    assert (ROOT / resolve_defaults(DEFAULT_ENV_FILE)) == LOCAL_ENV
+    # `environment` wins over env_file in compose: these must come from the env file only.
+    assert not [k for k in service["environment"] if k.startswith(("AIRFLOW_CONN_", "BANKML_", "AWS_"))]
+
+
+def aws_connection(env_file: Path) -> dict[str, Any]:
+    return json.loads(dotenv_values(env_file)["AIRFLOW_CONN_AWS_DEFAULT"])
+
+
+def test_local_connection_points_at_the_emulator_service(services: dict[str, Any]) -> None:
+    connection = aws_connection(LOCAL_ENV)
+    endpoint = urlsplit(connection["extra"]["endpoint_url"])
+    emulator_command = services[EMULATOR]["command"]
+
+    assert connection["conn_type"] == "aws"
+    assert connection["login"] and connection["password"]
+    assert connection["extra"]["region_name"] == "us-east-1"
+    assert (endpoint.scheme, endpoint.hostname) == ("http", EMULATOR)
+    assert str(endpoint.port) == option_value(emulator_command, "--port")
+
+
+def test_local_settings_use_what_the_emulator_creates(services: dict[str, Any]) -> None:
+    settings = dotenv_values(LOCAL_ENV)
+    command = services[EMULATOR]["command"]
+    role = parse_role_arn(settings["BANKML_SAGEMAKER_ROLE_ARN"])
+
+    assert settings["BANKML_BUCKET"] == option_value(command, "--create-bucket")
+    assert role.name == option_value(command, "--create-role")
+    assert role.account == "123456789012"
+    assert settings["BANKML_AWS_CONN_ID"] == "aws_default"
+    assert settings["AWS_DEFAULT_REGION"] == aws_connection(LOCAL_ENV)["extra"]["region_name"]
+
+
+def test_aws_example_uses_real_endpoints_and_the_default_credential_chain() -> None:
+    settings = dotenv_values(AWS_ENV_EXAMPLE)
+    connection = aws_connection(AWS_ENV_EXAMPLE)
+
+    assert connection["conn_type"] == "aws"
+    assert "endpoint_url" not in connection["extra"] and "service_config" not in connection["extra"]
+    assert "login" not in connection and "password" not in connection
+    assert settings["AWS_DEFAULT_REGION"] == connection["extra"]["region_name"]
+    assert parse_role_arn(settings["BANKML_SAGEMAKER_ROLE_ARN"]).name == "bankml-sagemaker-execution"
+    assert {k for k in settings if k.startswith("BANKML_")} == {
+        k for k in dotenv_values(LOCAL_ENV) if k.startswith("BANKML_")
+    }
+    assert "BANKML_ENV_FILE=deploy/aws.env docker compose up" in AWS_ENV_EXAMPLE.read_text()
