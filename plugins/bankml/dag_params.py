@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 
-from bankml.data.source import DEFAULT_URL
+from bankml.data.source import DEFAULT_URL, EXPECTED_SHA256
 from bankml.sagemaker_config import DEFAULT_XGBOOST_VERSION, TUTORIAL_HYPERPARAMETERS, XGBOOST_VERSIONS
 
 FEATURE_SETS = ("economic", "tutorial")
@@ -56,5 +56,12 @@ def dag_params() -> dict[str, Param]:
             type="string",
             title="Dataset URL",
             description="UCI archive (zip), bank-additional.zip, or the CSV; the shipped copy is used offline.",
+        ),
+        "data_sha256": Param(
+            EXPECTED_SHA256,
+            type="string",
+            pattern="^[0-9a-fA-F]{64}$",
+            title="sha256 of bank-additional-full.csv",
+            description="The pinned UCI file by default; set another to use your own export (its schema is checked).",
         ),
     }

@@ -99,7 +99,9 @@ def download(settings: Settings, params: dict[str, Any]) -> dict[str, str]:
     """Fetch and verify the UCI archive (or the shipped copy when offline)."""
     from bankml.data.source import fetch_raw_dataset
 
-    raw = fetch_raw_dataset(params["data_url"], settings.cache_dir / "raw")
+    raw = fetch_raw_dataset(
+        params["data_url"], settings.cache_dir / "raw", expected_sha256=params["data_sha256"]
+    )
     log.info(raw.message)
     return {"path": str(raw.path), "sha256": raw.sha256, "origin": raw.origin}
 

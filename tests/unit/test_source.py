@@ -305,3 +305,30 @@ def test_verified_cache_is_used_even_when_offline(refused_url: str, tmp_path: Pa
 def test_bad_arguments_are_rejected(url: str, timeout: float, message: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=message):
         fetch_raw_dataset(url, tmp_path, timeout=timeout)
+
+
+def test_another_export_is_accepted_by_its_own_checksum(server: str, payloads: dict[str, bytes],
+                                                        tmp_path: Path) -> None:
+    tampered = payloads["/tampered.csv"]
+    sha = hashlib.sha256(tampered).hexdigest()
+    raw = fetch_raw_dataset(f"{server}/tampered.csv", tmp_path, expected_sha256=sha.upper())
+    assert raw.origin == "download" and raw.sha256 == sha
+    assert raw.path.read_bytes() == tampered
+    assert raw.path.name != "bank-additional-full.csv"  # never mistaken for the pinned file
+    assert fetch_raw_dataset(f"{server}/tampered.csv", tmp_path, expected_sha256=sha).origin == "cache"
+
+
+def test_unpinned_checksum_has_no_offline_fallback(refused_url: str, tmp_path: Path) -> None:
+    with pytest.raises(DatasetDownloadError, match="only the pinned UCI file"):
+        fetch_raw_dataset(refused_url, tmp_path, expected_sha256="0" * 64)
+    _assert_cache_clean(tmp_path)
+
+
+def test_pinned_file_fails_an_unpinned_checksum(server: str, tmp_path: Path) -> None:
+    with pytest.raises(DatasetIntegrityError, match="expected sha256 " + "a" * 64):
+        fetch_raw_dataset(f"{server}/bank-additional-full.csv", tmp_path, expected_sha256="a" * 64)
+
+
+def test_malformed_checksum_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="64 hex digits"):
+        fetch_raw_dataset("http://127.0.0.1/x.csv", tmp_path, expected_sha256="abc")

@@ -77,13 +77,38 @@ class RawDataset:
     message: str
 
 
-def fetch_raw_dataset(url: str, cache_dir: Path, *, timeout: float = 30.0) -> RawDataset:
+@dataclass(frozen=True)
+class Expected:
+    """What the file must be: the pinned UCI file, or a user's own export of it (sha256 only)."""
+
+    sha256: str
+    size: int | None
+
+    @property
+    def pinned(self) -> bool:
+        return self.sha256 == EXPECTED_SHA256
+
+    @property
+    def cache_name(self) -> str:
+        return DATASET_FILENAME if self.pinned else f"bank-additional-full.{self.sha256[:12]}.csv"
+
+
+def fetch_raw_dataset(
+    url: str, cache_dir: Path, *, expected_sha256: str = EXPECTED_SHA256, timeout: float = 30.0
+) -> RawDataset:
     """Return the verified dataset from the cache, the URL, or (offline) the shipped copy.
 
     ``url`` may point at the UCI zip (nested zips are searched), at bank-additional.zip, or at
     a plain ``.csv`` / ``.csv.gz``; the format is recognised from the content, not the name.
-    Raises DatasetDownloadError (HTTP 4xx) or DatasetIntegrityError (wrong content).
+    ``expected_sha256`` other than the pinned one accepts another export of the data (whose
+    schema ``prepare`` then checks); only the pinned file has a shipped offline copy.
+    Raises DatasetDownloadError (HTTP 4xx, or offline with an unpinned checksum) or
+    DatasetIntegrityError (wrong content).
     """
+    expected_sha256 = expected_sha256.strip().lower()
+    if len(expected_sha256) != 64 or any(c not in "0123456789abcdef" for c in expected_sha256):
+        raise ValueError(f"expected_sha256 must be 64 hex digits, got {expected_sha256!r}")
+    expected = Expected(expected_sha256, EXPECTED_SIZE if expected_sha256 == EXPECTED_SHA256 else None)
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https"):
         raise ValueError(f"dataset URL must be http(s), got {url!r}")
@@ -91,17 +116,17 @@ def fetch_raw_dataset(url: str, cache_dir: Path, *, timeout: float = 30.0) -> Ra
         raise ValueError(f"timeout must be positive, got {timeout}")
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / DATASET_FILENAME
+    target = cache_dir / expected.cache_name
 
     note = ""
     if target.exists():
-        problem = _verification_problem(target)
+        problem = _verification_problem(target, expected)
         if problem is None:
             return RawDataset(
                 target,
-                EXPECTED_SHA256,
+                expected.sha256,
                 "cache",
-                f"Using the verified cached copy {target} (sha256 {EXPECTED_SHA256}); "
+                f"Using the verified cached copy {target} (sha256 {expected.sha256}); "
                 "no download needed.",
             )
         target.unlink(missing_ok=True)
@@ -113,7 +138,12 @@ def fetch_raw_dataset(url: str, cache_dir: Path, *, timeout: float = 30.0) -> Ra
         try:
             _download(url, payload, timeout)
         except _Unreachable as unreachable:
-            _extract(SHIPPED_COPY, extracted, source=f"the shipped copy {SHIPPED_COPY}")
+            if not expected.pinned:
+                raise DatasetDownloadError(
+                    f"could not download {url} ({unreachable}), and only the pinned UCI file "
+                    f"(sha256 {EXPECTED_SHA256}) has a shipped offline copy"
+                ) from None
+            _extract(SHIPPED_COPY, extracted, expected, source=f"the shipped copy {SHIPPED_COPY}")
             os.replace(extracted, target)
             return RawDataset(
                 target,
@@ -123,14 +153,14 @@ def fetch_raw_dataset(url: str, cache_dir: Path, *, timeout: float = 30.0) -> Ra
                 f"shipped with bankml ({SHIPPED_COPY.name}) instead; it is the same file "
                 f"(sha256 {EXPECTED_SHA256}), so results are unaffected.",
             )
-        _extract(payload, extracted, source=url)
+        size = _extract(payload, extracted, expected, source=url)
         os.replace(extracted, target)
     return RawDataset(
         target,
-        EXPECTED_SHA256,
+        expected.sha256,
         "download",
         f"{note}Downloaded {url} and verified {DATASET_FILENAME} "
-        f"({EXPECTED_SIZE} bytes, sha256 {EXPECTED_SHA256}) into {target}.",
+        f"({size} bytes, sha256 {expected.sha256}) into {target}.",
     )
 
 
@@ -183,8 +213,8 @@ def _truncated_transfer(url: str, received: int, announced: str | None) -> Datas
     )
 
 
-def _extract(payload: Path, dest: Path, *, source: str) -> None:
-    """Write the CSV held by ``payload`` (zip, gzip or plain) to ``dest`` and verify it."""
+def _extract(payload: Path, dest: Path, expected: Expected, *, source: str) -> int:
+    """Write the CSV held by ``payload`` (zip, gzip or plain) to ``dest``, verify it, return its size."""
     with payload.open("rb") as head:
         magic = head.read(2)
     digest = hashlib.sha256()
@@ -201,9 +231,10 @@ def _extract(payload: Path, dest: Path, *, source: str) -> None:
             f"{source} is not a valid {kind} archive (truncated or corrupt): "
             f"{type(err).__name__}: {err}"
         ) from err
-    problem = _mismatch(size, digest.hexdigest())
+    problem = _mismatch(size, digest.hexdigest(), expected)
     if problem is not None:
         raise DatasetIntegrityError(f"{DATASET_FILENAME} from {source} failed verification: {problem}")
+    return size
 
 
 @contextmanager
@@ -243,19 +274,20 @@ def _find_member(archive: zipfile.ZipFile, stack: ExitStack, depth: int) -> IO[b
     return None
 
 
-def _verification_problem(path: Path) -> str | None:
+def _verification_problem(path: Path, expected: Expected) -> str | None:
     size = path.stat().st_size
-    if size != EXPECTED_SIZE:
-        return _mismatch(size, "(not computed)")
+    if expected.size is not None and size != expected.size:
+        return _mismatch(size, "(not computed)", expected)
     with path.open("rb") as stream:
-        return _mismatch(size, hashlib.file_digest(stream, "sha256").hexdigest())
+        return _mismatch(size, hashlib.file_digest(stream, "sha256").hexdigest(), expected)
 
 
-def _mismatch(size: int, sha256: str) -> str | None:
-    if size == EXPECTED_SIZE and sha256 == EXPECTED_SHA256:
+def _mismatch(size: int, sha256: str, expected: Expected) -> str | None:
+    if expected.size in (None, size) and sha256 == expected.sha256:
         return None
-    hint = " (the file is truncated)" if size < EXPECTED_SIZE else ""
+    hint = " (the file is truncated)" if expected.size is not None and size < expected.size else ""
+    expected_size = "" if expected.size is None else f"{expected.size} bytes with "
     return (
-        f"expected {EXPECTED_SIZE} bytes with sha256 {EXPECTED_SHA256}, "
+        f"expected {expected_size}sha256 {expected.sha256}, "
         f"got {size} bytes with sha256 {sha256}{hint}"
     )

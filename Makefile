@@ -1,0 +1,49 @@
+# bankml: `make demo` runs the DAG once against the embedded SageMaker emulator; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 4566
+CONF ?= {}
+
+.PHONY: venv demo test test-fast bench emulator up down clean help
+
+help:
+	@echo "make demo [CONF='{\"feature_set\": \"tutorial\"}']  run the DAG once against the emulator"
+	@echo "make test       the whole pytest suite (unit, emulator conformance, end-to-end DAG runs)"
+	@echo "make bench      emulator and end-to-end benchmarks"
+	@echo "make emulator   the SageMaker emulator in the foreground on 127.0.0.1:$(PORT)"
+	@echo "make up / down  a local Airflow (no Docker) with the emulator on 127.0.0.1:8080"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m tools.demo --conf '$(CONF)' --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not e2e and not browser"
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+emulator: $(STAMP)
+	$(BIN)/python -m sagemaker_emulator --port $(PORT) --create-bucket bankml-local --create-role bankml-sagemaker-execution
+
+up: $(STAMP)
+	$(BIN)/python -m tools.local_airflow up
+
+down:
+	$(BIN)/python -m tools.local_airflow down
+
+clean:
+	rm -rf .airflow demo-output bench-output test-artifacts

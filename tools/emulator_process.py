@@ -1,0 +1,86 @@
+"""Start and stop the SageMaker emulator as a child process, like `make emulator` does."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUCKET = "bankml-local"
+ROLE = "bankml-sagemaker-execution"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def is_healthy(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_emulator/health", timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class EmulatorProcess:
+    """A running emulator; `url` is what AWS_ENDPOINT_URL / the connection's endpoint_url gets."""
+
+    url: str
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+    _log: object = field(default=None, repr=False)
+
+    @classmethod
+    def start(cls, log_path: Path, port: int | None = None, timeout: float = 60.0) -> EmulatorProcess:
+        port = port or free_port()
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sagemaker_emulator", "--host", "127.0.0.1", "--port", str(port),
+             "--create-bucket", BUCKET, "--create-role", ROLE],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        emulator = cls(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, _log=log)
+        deadline = time.monotonic() + timeout
+        while not is_healthy(emulator.url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                emulator.stop()
+                raise RuntimeError(f"the emulator did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        return emulator
+
+    def control(self, method: str, path: str, body: dict | None = None) -> dict:
+        """Call the emulator's /_emulator control API (faults, delays, reset)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else {}
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+
+    def __enter__(self) -> EmulatorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
