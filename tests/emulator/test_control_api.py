@@ -1,0 +1,104 @@
+"""Routing by SigV4 scope, moto services on the same port, tags, and the /_emulator control API and CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from .conftest import BUCKET, ROOT
+
+
+def test_moto_services_share_the_port(aws, s3, logs):
+    import boto3
+
+    with pytest.raises(ClientError) as error:
+        s3.head_bucket(Bucket="no-such-bucket")
+    assert error.value.response["Error"]["Code"] == "404"  # the provider's check_for_bucket does int(code)
+    assert boto3.client("sts", **aws).get_caller_identity()["Account"] == "123456789012"
+    assert boto3.client("iam", **aws).get_role(RoleName="SageMakerRole")["Role"]["Arn"] == "arn:aws:iam::123456789012:role/SageMakerRole"
+    s3.put_object(Bucket=BUCKET, Key="presigned.txt", Body=b"hello")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "presigned.txt"})
+    assert requests.get(url, timeout=10).content == b"hello"
+
+
+def test_unknown_operation_is_refused(emulator_url):
+    response = requests.post(
+        emulator_url,
+        data="{}",
+        headers={
+            "X-Amz-Target": "SageMaker.CreateNotebookInstance",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=x",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["__type"] == "UnknownOperationException"
+    assert "CreateTrainingJob" in response.json()["message"]
+
+
+def test_malformed_json_is_a_serialization_exception(emulator_url):
+    headers = {
+        "X-Amz-Target": "SageMaker.ListModels",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=x",
+    }
+    assert requests.post(emulator_url, data="{not json", headers=headers, timeout=10).json()["__type"] == "SerializationException"
+    wrong_type = requests.post(emulator_url, data='{"MaxResults": "ten"}', headers=headers, timeout=10).json()
+    assert wrong_type["__type"] == "SerializationException"
+
+
+def test_tags(sm, trained_models):
+    sm.create_model(
+        ModelName="tagged",
+        PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5", "ModelDataUrl": trained_models["3.0-5"]},
+        Tags=[{"Key": "project", "Value": "bankml"}],
+    )
+    arn = sm.describe_model(ModelName="tagged")["ModelArn"]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "project", "Value": "bankml"}]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "test"}, {"Key": "project", "Value": "other"}])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "project", "Value": "other"}, {"Key": "stage", "Value": "test"}]
+    sm.delete_tags(ResourceArn=arn, TagKeys=["project"])
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "test"}]
+    sm.delete_model(ModelName="tagged")
+    with pytest.raises(ClientError) as error:
+        sm.list_tags(ResourceArn=arn)
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    job_arn = sm.describe_training_job(TrainingJobName="fixture-3-0-5")["TrainingJobArn"]
+    assert sm.list_tags(ResourceArn=job_arn)["Tags"] == []
+
+
+def test_control_api_validates_its_input(control):
+    assert control("GET", "health").json()["status"] == "running"
+    assert control("POST", "faults", {"explode": True}).status_code == 400
+    assert control("POST", "faults", {"invocation_errors": {"count": 0}}).status_code == 400
+    assert control("POST", "faults", {"invocation_errors": {"count": 1, "status": 200}}).status_code == 400
+    assert control("POST", "faults", {"throttle_invocations": {"count": 1, "status": 500}}).status_code == 400
+    assert control("POST", "faults", {"fail_next_endpoint": ""}).status_code == 400
+    assert control("POST", "delays", {"step_seconds": -1}).status_code == 400
+    assert control("POST", "delays", {"warp": 1}).status_code == 400
+    armed = control("POST", "faults", {"throttle_invocations": {"count": 2}}).json()
+    assert armed["throttle_invocations"] == {"count": 2, "after": 0, "status": 500, "message": "Injected fault"}
+    assert control("DELETE", "faults").json()["throttle_invocations"] is None
+
+
+def _cli(emulator_url, *args):
+    env = {**os.environ, "SAGEMAKER_EMULATOR_URL": emulator_url, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "sagemaker_emulator", *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_cli_drives_the_control_api(emulator_url, control):
+    armed = _cli(emulator_url, "faults", "invocation-errors", "--count", "3", "--status", "502", "--after", "1")
+    assert armed.returncode == 0, armed.stderr
+    assert control("GET", "faults").json()["invocation_errors"]["status"] == 502
+    assert _cli(emulator_url, "faults", "clear").returncode == 0
+    assert control("GET", "faults").json()["invocation_errors"] is None
+    assert '"step_seconds": 0.2' in _cli(emulator_url, "delays", "--step-seconds", "0.2").stdout
+    failed = _cli(emulator_url, "delays", "--step-seconds", "-3")
+    assert failed.returncode == 1 and "must be a number >= 0" in failed.stderr
+    unreachable = _cli("http://127.0.0.1:9", "health")
+    assert unreachable.returncode == 1 and "cannot reach the emulator" in unreachable.stderr
