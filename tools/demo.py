@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     metrics_file = args.output / "metrics.json"
     if metrics_file.exists():
+        sys.path.insert(0, str(ROOT / "plugins"))
         from bankml.evaluation.report import confusion_report
 
         document = json.loads(metrics_file.read_text())

@@ -52,7 +52,8 @@ class EmulatorProcess:
         )
         emulator = cls(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, _log=log)
         deadline = time.monotonic() + timeout
-        while not is_healthy(emulator.url):
+        # Ours must say it listens: a health answer alone may come from another emulator on the port.
+        while "listening on" not in log_path.read_text(errors="replace") or not is_healthy(emulator.url):
             if process.poll() is not None or time.monotonic() > deadline:
                 emulator.stop()
                 raise RuntimeError(f"the emulator did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
