@@ -51,13 +51,24 @@ class Outcome:
     after_value: Any = None
 
     def log(self, task_id: str) -> str:
-        """All attempts' task logs of one task, concatenated."""
-        files = sorted(self.home.glob(f"logs/dag_id={DAG_ID}/**/task_id={task_id}/**/*.log"))
-        return "\n".join(p.read_text() for p in files)
+        """What one task logged (all its tries): `dags test` prints task logs between markers."""
+        return task_log(self.result.output, task_id)
 
     def explain(self) -> str:
         return f"{self.scenario.name}: state={self.result.run_state} tasks={self.result.task_states}\n" \
                f"{self.result.output[-6000:]}"
+
+
+def task_log(output: str, task_id: str) -> str:
+    lines, inside = [], False
+    for line in output.splitlines():
+        if "[DAG TEST] starting task_id=" in line:
+            inside = f"task_id={task_id} " in line
+        elif f"[DAG TEST] end task task_id={task_id} " in line:
+            inside = False
+        if inside:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def _xcoms(home: Path) -> dict[str, Any]:
@@ -70,12 +81,13 @@ def _xcoms(home: Path) -> dict[str, Any]:
     return values
 
 
-def _resources(sm: Any, contains: str) -> dict[str, list[str]]:
+def _resources(sm: Any, contains: str | None = None) -> dict[str, list[str]]:
+    kwargs = {"NameContains": contains} if contains else {}
     return {
-        "endpoints": [e["EndpointName"] for e in sm.list_endpoints(NameContains=contains)["Endpoints"]],
+        "endpoints": [e["EndpointName"] for e in sm.list_endpoints(**kwargs)["Endpoints"]],
         "endpoint_configs": [c["EndpointConfigName"] for c in
-                             sm.list_endpoint_configs(NameContains=contains)["EndpointConfigs"]],
-        "models": [m["ModelName"] for m in sm.list_models(NameContains=contains)["Models"]],
+                             sm.list_endpoint_configs(**kwargs)["EndpointConfigs"]],
+        "models": [m["ModelName"] for m in sm.list_models(**kwargs)["Models"]],
     }
 
 
@@ -93,7 +105,7 @@ def run_scenario(scenario: Scenario, template: Path, workdir: Path) -> Outcome:
         xcom = _xcoms(home)
         plan = xcom.get("plan")
         aws = clients(emulator.url)
-        everything = _resources(aws["sagemaker"], "")
+        everything = _resources(aws["sagemaker"])
         leftovers = _resources(aws["sagemaker"], f"bankml-{plan['run_key']}") if plan else everything
         keys = [o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET).get("Contents", [])]
         documents = {

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.scenarios import Outcome, Scenario, run_all
+from .scenarios import Outcome, Scenario, run_all
 
 pytestmark = pytest.mark.e2e
 

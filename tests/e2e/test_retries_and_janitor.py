@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.scenarios import Outcome, Scenario, clients, run_all
+from .scenarios import Outcome, Scenario, clients, run_all
 from tools.airflow_home import AIRFLOW, DAG_ID, airflow_env, dags_test, migrate, run_states
 from tools.emulator_process import BUCKET, EmulatorProcess
 

@@ -15,7 +15,8 @@ from .jobs import CSV_CHANNEL, TUTORIAL_HYPERPARAMETERS, binary_data, csv_text, 
 
 @pytest.fixture
 def run_job(tmp_path: Path) -> Callable[..., tuple[int, list[str], Path]]:
-    """Run the container on a fresh job folder; returns (exit code, log lines, opt_ml)."""
+    """Run the container on a fresh job folder (one per call); returns (exit code, log lines, opt_ml)."""
+    runs = iter(range(1_000))
 
     def run(
         hyperparameters: dict[str, str],
@@ -24,7 +25,7 @@ def run_job(tmp_path: Path) -> Callable[..., tuple[int, list[str], Path]]:
         version: ContainerVersion = VERSIONS["3.0-5"],
     ) -> tuple[int, list[str], Path]:
         channels = channels if channels is not None else {"train": CSV_CHANNEL, "validation": CSV_CHANNEL}
-        opt_ml = write_job(tmp_path / "opt_ml", hyperparameters, channels, files)
+        opt_ml = write_job(tmp_path / f"opt_ml-{next(runs)}", hyperparameters, channels, files)
         lines: list[str] = []
         return training.run(opt_ml, version, lines.append), lines, opt_ml
 

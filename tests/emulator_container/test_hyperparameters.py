@@ -118,8 +118,8 @@ def test_dependency_messages(user: dict[str, str], message: str) -> None:
 
 def test_dependencies_pass_when_satisfied() -> None:
     params = validate({"num_round": "3", "objective": "multi:softmax", "num_class": "3", "eval_metric": "mlogloss",
-                       "tree_method": "hist", "monotone_constraints": "(1,-1)", "updater": "grow_quantile_histmaker"
-                       if False else "grow_colmaker,prune"}, V3)  # fmt: skip
+                       "tree_method": "hist", "monotone_constraints": "(1,-1)",
+                       "updater": "grow_colmaker,prune"}, V3)  # fmt: skip
     assert params["monotone_constraints"] == (1, -1)
     assert params["updater"] == ["grow_colmaker", "prune"]
 
