@@ -102,3 +102,25 @@ def test_cli_drives_the_control_api(emulator_url, control):
     assert failed.returncode == 1 and "must be a number >= 0" in failed.stderr
     unreachable = _cli("http://127.0.0.1:9", "health")
     assert unreachable.returncode == 1 and "cannot reach the emulator" in unreachable.stderr
+
+
+def test_reset_forgets_sagemaker_state_but_keeps_moto(tmp_path):
+    """On its own emulator, since a reset would pull resources from under the other tests."""
+    import boto3
+
+    from .conftest import _free_port
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
+    process = subprocess.Popen([sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", "kept"], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout.readline().strip() == f"sagemaker-emulator listening on http://127.0.0.1:{port}"
+        aws = {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1", "aws_access_key_id": "t", "aws_secret_access_key": "t"}
+        sm = boto3.client("sagemaker", **aws)
+        sm.create_model(ModelName="m", PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"})
+        assert requests.post(f"http://127.0.0.1:{port}/_emulator/reset", timeout=10).json() == {"status": "reset"}
+        assert sm.list_models()["Models"] == []
+        assert [b["Name"] for b in boto3.client("s3", **aws).list_buckets()["Buckets"]] == ["kept"]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=15) in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown

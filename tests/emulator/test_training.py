@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import tarfile
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_completed_job_reports_like_the_service(sm, s3, logs, dataset, trained_m
     [stream] = streams["logStreams"]
     assert stream["logStreamName"].startswith("fixture-3-0-5/algo-1-")
     events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream["logStreamName"], startFromHead=True)
-    rounds = [e["message"] for e in events["events"] if e["message"].startswith("[")]
+    rounds = [e["message"] for e in events["events"] if re.match(r"\[\d+\]\t", e["message"])]
     assert len(rounds) == 8 and rounds[-1].startswith("[7]\ttrain-logloss:")
     last = dict(part.split(":") for part in rounds[-1].split("\t")[1:])
     final = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}

@@ -1,0 +1,176 @@
+"""Benchmark the SageMaker emulator's InvokeEndpoint.
+
+Starts the emulator on a free port, trains the tutorial's XGBoost model on the tutorial split
+(rebuilt here from bank-additional-full.csv.gz with the recipe in /work/shared/data/README.md),
+deploys it and prints:
+  - InvokeEndpoint latency p50/p99 for a one-row CSV payload;
+  - seconds to score the 12,357-row test set through the endpoint (a few large CSV chunks sent
+    concurrently) next to in-process xgboost prediction of the same rows on the same model;
+  - errors under 50 concurrent clients.
+Run: .venv/bin/python bench/emulator_bench.py
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path("/work/shared/data/bank-additional-full.csv.gz")
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+BUCKET = "emulator-bench"
+HYPERPARAMETERS = {"max_depth": "5", "eta": "0.2", "gamma": "4", "min_child_weight": "6", "subsample": "0.8",
+                   "objective": "binary:logistic", "num_round": "100"}  # fmt: skip
+CHUNKS = 4
+LATENCY_CALLS = 300
+CLIENTS = 50
+CALLS_PER_CLIENT = 20
+
+
+def tutorial_split() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The AWS tutorial's bank_clean recipe and its 70/30 split (sample(frac=1, random_state=1729))."""
+    data = pd.read_csv(DATA, sep=";")
+    data["no_previous_contact"] = np.where(data["pdays"] == 999, 1, 0)
+    data["not_working"] = np.where(np.isin(data["job"], ["student", "retired", "unemployed"]), 1, 0)
+    model_data = pd.get_dummies(data, dtype=np.uint8)
+    model_data = model_data.drop(["duration", "emp.var.rate", "cons.price.idx", "cons.conf.idx", "euribor3m", "nr.employed"], axis=1)
+    shuffled = model_data.sample(frac=1, random_state=1729)
+    cut = int(0.7 * len(shuffled))
+    return shuffled.iloc[:cut], shuffled.iloc[cut:]
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(header=False, index=False).encode()
+
+
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", BUCKET],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    line = process.stdout.readline()
+    if "listening on" not in line:
+        process.kill()
+        raise SystemExit(f"emulator did not start: {line!r}")
+    return process, f"http://127.0.0.1:{port}"
+
+
+def train_and_deploy(sm, s3, train: pd.DataFrame) -> str:
+    labelled = pd.concat([train["y_yes"], train.drop(["y_no", "y_yes"], axis=1)], axis=1)
+    s3.put_object(Bucket=BUCKET, Key="train/train.csv", Body=to_csv(labelled))
+    sm.create_training_job(
+        TrainingJobName="bench",
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv",
+                          "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/output"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+        HyperParameters=HYPERPARAMETERS,
+    )  # fmt: skip
+    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="bench", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    job = sm.describe_training_job(TrainingJobName="bench")
+    if job["TrainingJobStatus"] != "Completed":
+        raise SystemExit(f"training failed: {job.get('FailureReason')}")
+    artifacts = job["ModelArtifacts"]["S3ModelArtifacts"]
+    sm.create_model(ModelName="bench", PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifacts}, ExecutionRoleArn=ROLE)
+    sm.create_endpoint_config(EndpointConfigName="bench", ProductionVariants=[
+        {"VariantName": "AllTraffic", "ModelName": "bench", "InitialInstanceCount": 1, "InstanceType": "ml.m5.xlarge"}])  # fmt: skip
+    sm.create_endpoint(EndpointName="bench", EndpointConfigName="bench")
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="bench", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    return artifacts
+
+
+def local_booster(s3, artifacts: str) -> xgb.Booster:
+    bucket, _, key = artifacts.removeprefix("s3://").partition("/")
+    with tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) as tar:
+        raw = tar.extractfile("xgboost-model").read()
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    return booster
+
+
+def invoke(runtime, body: bytes) -> bytes:
+    return runtime.invoke_endpoint(EndpointName="bench", Body=body, ContentType="text/csv")["Body"].read()
+
+
+def main() -> None:
+    train, test = tutorial_split()
+    features = test.drop(["y_no", "y_yes"], axis=1)
+    process, url = start_emulator()
+    try:
+        aws = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        sm, s3 = boto3.client("sagemaker", **aws), boto3.client("s3", **aws)
+        runtime = boto3.client("sagemaker-runtime", config=Config(max_pool_connections=CLIENTS, retries={"total_max_attempts": 1}), **aws)
+        print(f"training on {train.shape[0]} rows and deploying (image {IMAGE})...", flush=True)
+        artifacts = train_and_deploy(sm, s3, train)
+
+        one_row = to_csv(features.iloc[:1])
+        invoke(runtime, one_row)  # warm up the connection
+        latencies = []
+        for _ in range(LATENCY_CALLS):
+            started = time.perf_counter()
+            invoke(runtime, one_row)
+            latencies.append((time.perf_counter() - started) * 1000)
+        p50, p99 = np.percentile(latencies, [50, 99])
+        print(f"InvokeEndpoint latency, 1-row payload ({LATENCY_CALLS} calls): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+
+        chunks = [to_csv(features.iloc[rows]) for rows in np.array_split(np.arange(len(features)), CHUNKS)]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(CHUNKS) as pool:
+            answers = list(pool.map(lambda body: invoke(runtime, body), chunks))
+        endpoint_seconds = time.perf_counter() - started
+        endpoint_scores = np.array([float(v) for answer in answers for v in answer.decode().split()])
+
+        booster = local_booster(s3, artifacts)
+        booster.predict(xgb.DMatrix(features.iloc[:10].to_numpy(dtype=np.float32)))  # warm up, like the endpoint
+        started = time.perf_counter()
+        local_scores = booster.predict(xgb.DMatrix(features.to_numpy(dtype=np.float32)))
+        local_seconds = time.perf_counter() - started
+        print(
+            f"Scoring {len(features)} rows: endpoint {endpoint_seconds:.3f} s ({CHUNKS} concurrent CSV chunks), "
+            f"in-process xgboost {local_seconds:.3f} s, ratio {endpoint_seconds / local_seconds:.1f}x; "
+            f"max |difference| {np.max(np.abs(endpoint_scores - local_scores)):.2e}"
+        )
+
+        bodies = [one_row, to_csv(features.iloc[:100])]
+
+        def client(index: int) -> int:
+            errors = 0
+            for call in range(CALLS_PER_CLIENT):
+                try:
+                    invoke(runtime, bodies[(index + call) % 2])
+                except ClientError:
+                    errors += 1
+            return errors
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            errors = sum(pool.map(client, range(CLIENTS)))
+        print(f"{CLIENTS} concurrent clients x {CALLS_PER_CLIENT} calls: {errors} errors")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

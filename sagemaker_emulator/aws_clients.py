@@ -1,0 +1,30 @@
+"""boto3 clients the emulator's own workers use to reach S3 and CloudWatch Logs on the emulator.
+
+Training jobs and endpoints talk to S3 and Logs over HTTP like a real container talks to AWS,
+so they exercise the same moto wiring the pipeline uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+DUMMY_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+def client(service: str, endpoint_url: str, region: str) -> Any:
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        config=Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=20),
+        **DUMMY_CREDENTIALS,
+    )
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key

@@ -1,0 +1,541 @@
+"""SageMaker control-plane state and lifecycles (the moto-like "models" half).
+
+One `SageMakerBackend` holds every resource of the emulated account/region behind a single
+lock. Operations take and return plain dicts shaped like botocore's service model (times are
+epoch seconds); the wire format lives in responses.py. Long-running work (training jobs,
+endpoint deployments and deletions) runs on background threads so every API call returns at
+once, like the real service.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..faults import Faults
+from ..settings import Settings
+from .errors import resource_in_use, validation_error
+from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
+from .job_supervisor import JobSupervisor
+
+SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
+SUPPORTED_INPUT_MODES = ("File",)
+SUPPORTED_COMPRESSION = ("None",)
+
+
+@dataclass
+class TrainingJob:
+    name: str
+    arn: str
+    request: dict[str, Any]
+    creation_time: float
+    status: str = "InProgress"
+    secondary_status: str = "Starting"
+    transitions: list[dict[str, Any]] = field(default_factory=list)
+    last_modified_time: float = 0.0
+    training_start_time: float | None = None
+    training_end_time: float | None = None
+    failure_reason: str | None = None
+    metrics: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (value, time)
+
+    @property
+    def model_artifacts(self) -> str:
+        output = self.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        return f"{output}/{self.name}/output/model.tar.gz"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("Completed", "Failed", "Stopped")
+
+    def transition(self, secondary: str, message: str, status: str | None = None) -> None:
+        """Record a secondary status change; the previous one ends now (caller holds the lock)."""
+        now = time.time()
+        if self.transitions:
+            self.transitions[-1].setdefault("EndTime", now)
+        self.transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
+        self.secondary_status = secondary
+        if status:
+            self.status = status
+        if self.finished:
+            self.transitions[-1]["EndTime"] = now
+            self.training_end_time = now
+        self.last_modified_time = now
+
+    def describe(self) -> dict[str, Any]:
+        request = {k: v for k, v in self.request.items() if k not in ("Tags", "TrainingJobName")}
+        result: dict[str, Any] = {
+            "TrainingJobName": self.name,
+            "TrainingJobArn": self.arn,
+            "ModelArtifacts": {"S3ModelArtifacts": self.model_artifacts},
+            "TrainingJobStatus": self.status,
+            "SecondaryStatus": self.secondary_status,
+            "EnableNetworkIsolation": False,
+            "EnableInterContainerTrafficEncryption": False,
+            "EnableManagedSpotTraining": False,
+            **request,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+            "SecondaryStatusTransitions": [dict(t) for t in self.transitions],
+        }
+        if self.failure_reason:
+            result["FailureReason"] = self.failure_reason
+        if self.training_start_time is not None:
+            result["TrainingStartTime"] = self.training_start_time
+        if self.training_end_time is not None:
+            result["TrainingEndTime"] = self.training_end_time
+            if self.training_start_time is not None:
+                seconds = max(1, int(self.training_end_time - self.training_start_time))
+                result["TrainingTimeInSeconds"] = seconds
+                result["BillableTimeInSeconds"] = seconds
+        if self.metrics:
+            result["FinalMetricDataList"] = [
+                {"MetricName": name, "Value": value, "Timestamp": at} for name, (value, at) in self.metrics.items()
+            ]
+        return result
+
+    def summary(self) -> dict[str, Any]:
+        result = {
+            "TrainingJobName": self.name,
+            "TrainingJobArn": self.arn,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+            "TrainingJobStatus": self.status,
+            "SecondaryStatus": self.secondary_status,
+        }
+        if self.training_end_time is not None:
+            result["TrainingEndTime"] = self.training_end_time
+        return result
+
+
+@dataclass
+class Model:
+    name: str
+    arn: str
+    request: dict[str, Any]
+    creation_time: float
+
+    def describe(self) -> dict[str, Any]:
+        request = {k: v for k, v in self.request.items() if k != "Tags"}
+        return {"EnableNetworkIsolation": False, **request, "CreationTime": self.creation_time, "ModelArn": self.arn}
+
+    def summary(self) -> dict[str, Any]:
+        return {"ModelName": self.name, "ModelArn": self.arn, "CreationTime": self.creation_time}
+
+
+@dataclass
+class EndpointConfig:
+    name: str
+    arn: str
+    request: dict[str, Any]
+    creation_time: float
+
+    def describe(self) -> dict[str, Any]:
+        request = {k: v for k, v in self.request.items() if k != "Tags"}
+        return {**request, "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}
+
+    def summary(self) -> dict[str, Any]:
+        return {"EndpointConfigName": self.name, "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}
+
+
+@dataclass
+class Endpoint:
+    name: str
+    arn: str
+    config_name: str
+    creation_time: float
+    status: str = "Creating"
+    last_modified_time: float = 0.0
+    failure_reason: str | None = None
+    deployment: Deployment | None = None  # what InvokeEndpoint serves; kept while an update runs
+    generation: int = 0  # bumps on every Create/Update/Delete so a stale deployment thread gives up
+
+    def set_status(self, status: str) -> None:
+        self.status = status
+        self.last_modified_time = time.time()
+
+    def describe(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "EndpointName": self.name,
+            "EndpointArn": self.arn,
+            "EndpointConfigName": self.config_name,
+            "EndpointStatus": self.status,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+        }
+        if self.deployment:
+            result["ProductionVariants"] = self.deployment.describe()
+        if self.failure_reason:
+            result["FailureReason"] = self.failure_reason
+        return result
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "EndpointName": self.name,
+            "EndpointArn": self.arn,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+            "EndpointStatus": self.status,
+        }
+
+
+_TRANSIENT_ENDPOINT_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
+
+
+class SageMakerBackend:
+    """All SageMaker resources of the emulated account and region."""
+
+    def __init__(self, settings: Settings, faults: Faults) -> None:
+        self.settings = settings
+        self.faults = faults
+        self.lock = threading.RLock()
+        self.workdir = Path(tempfile.mkdtemp(prefix="sagemaker-emulator-"))
+        self.training_jobs: dict[str, TrainingJob] = {}
+        self.supervisors: dict[str, JobSupervisor] = {}
+        self.models: dict[str, Model] = {}
+        self.endpoint_configs: dict[str, EndpointConfig] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self.tags: dict[str, list[dict[str, str]]] = {}
+        self.endpoint_logger = EndpointLogger(settings)
+
+    def arn(self, kind: str, name: str) -> str:
+        """ARNs lower-case the resource name, like the real service."""
+        return f"arn:aws:sagemaker:{self.settings.region}:{self.settings.account_id}:{kind}/{name.lower()}"
+
+    # ---- lifecycle of the whole backend -------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every resource, stopping running jobs (POST /_emulator/reset)."""
+        with self.lock:
+            supervisors = list(self.supervisors.values())
+            self.training_jobs.clear()
+            self.supervisors.clear()
+            self.models.clear()
+            self.endpoint_configs.clear()
+            for endpoint in self.endpoints.values():
+                endpoint.generation += 1
+            self.endpoints.clear()
+            self.tags.clear()
+        for supervisor in supervisors:
+            supervisor.kill()
+
+    def shutdown(self) -> None:
+        self.reset()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ---- tags ----------------------------------------------------------------------------
+
+    def _store_tags(self, arn: str, tags: list[dict[str, str]] | None) -> None:
+        if tags:
+            self._merge_tags(arn, tags)
+
+    def _merge_tags(self, arn: str, tags: list[dict[str, str]]) -> list[dict[str, str]]:
+        current = {tag["Key"]: tag["Value"] for tag in self.tags.get(arn, [])}
+        current.update({tag["Key"]: tag.get("Value", "") for tag in tags})
+        if len(current) > 50:
+            raise validation_error("Tags exceed the limit of 50 tags per resource.")
+        self.tags[arn] = [{"Key": k, "Value": v} for k, v in current.items()]
+        return self.tags[arn]
+
+    def _require_arn(self, arn: str) -> None:
+        known = (
+            [job.arn for job in self.training_jobs.values()]
+            + [m.arn for m in self.models.values()]
+            + [c.arn for c in self.endpoint_configs.values()]
+            + [e.arn for e in self.endpoints.values()]
+        )
+        if arn not in known:
+            raise validation_error(f"Resource {arn} does not exist or is not supported.")
+
+    def add_tags(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self._require_arn(params["ResourceArn"])
+            return {"Tags": self._merge_tags(params["ResourceArn"], params["Tags"])}
+
+    def list_tags(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self._require_arn(params["ResourceArn"])
+            return {"Tags": list(self.tags.get(params["ResourceArn"], []))}
+
+    def delete_tags(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self._require_arn(params["ResourceArn"])
+            keys = set(params["TagKeys"])
+            self.tags[params["ResourceArn"]] = [t for t in self.tags.get(params["ResourceArn"], []) if t["Key"] not in keys]
+            return {}
+
+    # ---- training jobs -------------------------------------------------------------------
+
+    def create_training_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        _check_training_request(params)
+        name = params["TrainingJobName"]
+        with self.lock:
+            if name in self.training_jobs:
+                raise resource_in_use(f"Training job names must be unique within an AWS account and region, and a training job with this name already exists ({self.arn('training-job', name)})")
+            now = time.time()
+            job = TrainingJob(name=name, arn=self.arn("training-job", name), request=params, creation_time=now)
+            job.transition("Starting", "Preparing the instances for training")
+            self.training_jobs[name] = job
+            self._store_tags(job.arn, params.get("Tags"))
+            supervisor = JobSupervisor(self, job, self.faults.take_training_failure())
+            self.supervisors[name] = supervisor
+        supervisor.start()
+        return {"TrainingJobArn": job.arn}
+
+    def _job(self, name: str) -> TrainingJob:
+        job = self.training_jobs.get(name)
+        if job is None:
+            raise validation_error("Requested resource not found.")
+        return job
+
+    def describe_training_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return self._job(params["TrainingJobName"]).describe()
+
+    def stop_training_job(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            job = self._job(params["TrainingJobName"])
+            if job.status != "InProgress":
+                raise validation_error(f"The request was rejected because the training job is in status {job.status}.")
+            job.transition("Stopping", "Stopping the training job", status="Stopping")
+            supervisor = self.supervisors[job.name]
+        supervisor.stop()
+        return {}
+
+    def list_training_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            jobs = [job for job in self.training_jobs.values() if _status_matches(job.status, params)]
+            return _page(jobs, params, "TrainingJobSummaries", default_order="Ascending")
+
+    # ---- models --------------------------------------------------------------------------
+
+    def create_model(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["ModelName"]
+        if not params.get("PrimaryContainer") and not params.get("Containers"):
+            raise validation_error("1 validation error detected: either PrimaryContainer or Containers must be specified.")
+        with self.lock:
+            arn = self.arn("model", name)
+            if name in self.models:
+                raise validation_error(f'Cannot create already existing model "{arn}".')
+            self.models[name] = Model(name=name, arn=arn, request=params, creation_time=time.time())
+            self._store_tags(arn, params.get("Tags"))
+            return {"ModelArn": arn}
+
+    def _model(self, name: str) -> Model:
+        model = self.models.get(name)
+        if model is None:
+            raise validation_error(f'Could not find model "{self.arn("model", name)}".')
+        return model
+
+    def describe_model(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return self._model(params["ModelName"]).describe()
+
+    def delete_model(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            model = self._model(params["ModelName"])
+            del self.models[model.name]
+            self.tags.pop(model.arn, None)
+            return {}
+
+    def list_models(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return _page(list(self.models.values()), params, "Models")
+
+    # ---- endpoint configs ----------------------------------------------------------------
+
+    def create_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["EndpointConfigName"]
+        with self.lock:
+            arn = self.arn("endpoint-config", name)
+            if name in self.endpoint_configs:
+                raise validation_error(f'Cannot create already existing endpoint configuration "{arn}".')
+            for variant in params["ProductionVariants"]:
+                if "ModelName" not in variant:
+                    raise validation_error(f"ModelName is required for production variant {variant['VariantName']}.")
+                self._model(variant["ModelName"])
+            self.endpoint_configs[name] = EndpointConfig(name=name, arn=arn, request=params, creation_time=time.time())
+            self._store_tags(arn, params.get("Tags"))
+            return {"EndpointConfigArn": arn}
+
+    def _endpoint_config(self, name: str) -> EndpointConfig:
+        config = self.endpoint_configs.get(name)
+        if config is None:
+            raise validation_error(f'Could not find endpoint configuration "{self.arn("endpoint-config", name)}".')
+        return config
+
+    def describe_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return self._endpoint_config(params["EndpointConfigName"]).describe()
+
+    def delete_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            config = self._endpoint_config(params["EndpointConfigName"])
+            del self.endpoint_configs[config.name]
+            self.tags.pop(config.arn, None)
+            return {}
+
+    def list_endpoint_configs(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return _page(list(self.endpoint_configs.values()), params, "EndpointConfigs")
+
+    # ---- endpoints -----------------------------------------------------------------------
+
+    def create_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["EndpointName"]
+        with self.lock:
+            arn = self.arn("endpoint", name)
+            if name in self.endpoints:
+                raise validation_error(f'Cannot create already existing endpoint "{arn}".')
+            config = self._endpoint_config(params["EndpointConfigName"])
+            now = time.time()
+            endpoint = Endpoint(name=name, arn=arn, config_name=config.name, creation_time=now, last_modified_time=now)
+            self.endpoints[name] = endpoint
+            self._store_tags(arn, params.get("Tags"))
+            self._start_deployment(endpoint, config, self.settings.delays.endpoint_creating_seconds)
+            return {"EndpointArn": arn}
+
+    def update_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            endpoint = self._endpoint(params["EndpointName"])
+            if endpoint.status in _TRANSIENT_ENDPOINT_STATES:
+                raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+            config = self._endpoint_config(params["EndpointConfigName"])
+            endpoint.set_status("Updating")
+            endpoint.failure_reason = None
+            self._start_deployment(endpoint, config, self.settings.delays.endpoint_updating_seconds)
+            return {"EndpointArn": endpoint.arn}
+
+    def _start_deployment(self, endpoint: Endpoint, config: EndpointConfig, delay: float) -> None:
+        """Load every variant's model on a thread; the endpoint keeps serving its old deployment until then."""
+        endpoint.generation += 1
+        generation = endpoint.generation
+        variants = [(variant, self._model(variant["ModelName"]).request) for variant in config.request["ProductionVariants"]]
+        injected_failure = self.faults.take_endpoint_failure()
+
+        def deploy() -> None:
+            started = time.monotonic()
+            try:
+                if injected_failure is not None:
+                    raise DeploymentFailure(injected_failure)
+                deployment = Deployment(
+                    [deploy_variant(v, m, self.settings, self.endpoint_logger, endpoint.name) for v, m in variants]
+                )
+                failure = None
+            except DeploymentFailure as error:
+                deployment, failure = None, str(error)
+            time.sleep(max(0.0, delay - (time.monotonic() - started)))
+            with self.lock:
+                if endpoint.generation != generation or self.endpoints.get(endpoint.name) is not endpoint:
+                    return  # deleted or superseded meanwhile
+                if deployment is not None:
+                    endpoint.deployment = deployment
+                    endpoint.config_name = config.name
+                    endpoint.set_status("InService")
+                else:
+                    endpoint.failure_reason = failure
+                    endpoint.set_status("Failed")
+
+        threading.Thread(target=deploy, name=f"deploy-{endpoint.name}", daemon=True).start()
+
+    def _endpoint(self, name: str) -> Endpoint:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            raise validation_error(f'Could not find endpoint "{self.arn("endpoint", name)}".')
+        return endpoint
+
+    def describe_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            return self._endpoint(params["EndpointName"]).describe()
+
+    def delete_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            endpoint = self._endpoint(params["EndpointName"])
+            if endpoint.status == "Deleting":
+                return {}
+            endpoint.generation += 1
+            generation = endpoint.generation
+            endpoint.deployment = None
+            endpoint.set_status("Deleting")
+            self.tags.pop(endpoint.arn, None)
+        delay = self.settings.delays.endpoint_deleting_seconds
+
+        def remove() -> None:
+            time.sleep(delay)
+            with self.lock:
+                if self.endpoints.get(endpoint.name) is endpoint and endpoint.generation == generation:
+                    del self.endpoints[endpoint.name]
+
+        threading.Thread(target=remove, name=f"delete-{endpoint.name}", daemon=True).start()
+        return {}
+
+    def list_endpoints(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            endpoints = [e for e in self.endpoints.values() if _status_matches(e.status, params)]
+            return _page(endpoints, params, "Endpoints")
+
+    def serving_deployment(self, name: str) -> Deployment | None:
+        """What InvokeEndpoint should call for `name`, or None when nothing is deployed."""
+        with self.lock:
+            endpoint = self.endpoints.get(name)
+            return endpoint.deployment if endpoint and endpoint.status != "Deleting" else None
+
+
+def _check_training_request(params: dict[str, Any]) -> None:
+    """Service-side checks the model cannot express, and inputs this emulator cannot honour."""
+    if not params.get("AlgorithmSpecification", {}).get("TrainingImage"):
+        raise validation_error("AlgorithmSpecification.TrainingImage is required: this emulator runs the built-in XGBoost image only.")
+    for member in ("ResourceConfig", "StoppingCondition"):
+        if member not in params:
+            raise validation_error(f"1 validation error detected: Value null at '{member[0].lower() + member[1:]}' failed to satisfy constraint: Member must not be null")
+    mode = params["AlgorithmSpecification"].get("TrainingInputMode", "File")
+    if mode not in SUPPORTED_INPUT_MODES:
+        raise validation_error(f"TrainingInputMode {mode} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_INPUT_MODES)}.")
+    names = [channel["ChannelName"] for channel in params.get("InputDataConfig", [])]
+    if len(names) != len(set(names)):
+        raise validation_error("Channel names must be unique within InputDataConfig.")
+    for channel in params.get("InputDataConfig", []):
+        source = channel["DataSource"].get("S3DataSource")
+        if source is None:
+            raise validation_error(f"Channel {channel['ChannelName']}: only S3DataSource is supported by sagemaker-emulator.")
+        if source["S3DataType"] not in SUPPORTED_S3_DATA_TYPES:
+            raise validation_error(f"Channel {channel['ChannelName']}: S3DataType {source['S3DataType']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_S3_DATA_TYPES)}.")
+        if channel.get("InputMode", mode) not in SUPPORTED_INPUT_MODES:
+            raise validation_error(f"Channel {channel['ChannelName']}: InputMode {channel['InputMode']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_INPUT_MODES)}.")
+        if channel.get("CompressionType", "None") not in SUPPORTED_COMPRESSION:
+            raise validation_error(f"Channel {channel['ChannelName']}: CompressionType {channel['CompressionType']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_COMPRESSION)}.")
+        if not source["S3Uri"].startswith("s3://"):
+            raise validation_error(f"Channel {channel['ChannelName']}: S3Uri must be an s3:// URL, got {source['S3Uri']!r}.")
+    if not params["OutputDataConfig"]["S3OutputPath"].startswith("s3://"):
+        raise validation_error(f"OutputDataConfig.S3OutputPath must be an s3:// URL, got {params['OutputDataConfig']['S3OutputPath']!r}.")
+
+
+def _status_matches(status: str, params: dict[str, Any]) -> bool:
+    return "StatusEquals" not in params or status == params["StatusEquals"]
+
+
+def _page(resources: list[Any], params: dict[str, Any], key: str, default_order: str = "Descending") -> dict[str, Any]:
+    """Filter, sort and paginate like the List* operations (NextToken is an offset)."""
+    if "NameContains" in params:
+        resources = [r for r in resources if params["NameContains"] in r.name]
+    if "CreationTimeAfter" in params:
+        resources = [r for r in resources if r.creation_time > params["CreationTimeAfter"]]
+    if "CreationTimeBefore" in params:
+        resources = [r for r in resources if r.creation_time < params["CreationTimeBefore"]]
+    sort_by = params.get("SortBy", "CreationTime")
+    sort_key = {"Name": lambda r: r.name, "Status": lambda r: getattr(r, "status", "")}.get(sort_by, lambda r: r.creation_time)
+    resources = sorted(resources, key=sort_key, reverse=params.get("SortOrder", default_order) == "Descending")
+    try:
+        start = int(params.get("NextToken", 0))
+    except ValueError:
+        raise validation_error(f"Invalid NextToken: {params['NextToken']!r}.") from None
+    size = params.get("MaxResults", 10)
+    result: dict[str, Any] = {key: [r.summary() for r in resources[start : start + size]]}
+    if start + size < len(resources):
+        result["NextToken"] = str(start + size)
+    return result
+

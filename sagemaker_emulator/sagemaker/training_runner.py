@@ -1,0 +1,192 @@
+"""The training job's "container": a child process per job (python -m ...training_runner SPEC FD).
+
+Does what the SageMaker platform does around an algorithm container: downloads the channels
+from S3 into an /opt/ml-like directory, writes input/config/*.json, runs the container's
+train entry point, streams its log lines to CloudWatch Logs, tars model/ into model.tar.gz
+and uploads it. It reports secondary statuses and metrics to the parent as JSON lines on FD.
+It talks to S3 and Logs through the emulator's HTTP endpoint, as a real container talks to AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..aws_clients import client, split_s3_uri
+from ..xgboost_container import training
+from ..xgboost_container.versions import resolve_image
+
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+FLUSH_SECONDS = 0.5
+
+
+class JobFailure(Exception):
+    """A platform-side failure (data download, model upload); str() is the FailureReason."""
+
+
+class CloudWatchLog:
+    """Buffers log lines and ships them to <job>/algo-1-<epoch> every FLUSH_SECONDS, one event per line."""
+
+    def __init__(self, logs: Any, job_name: str) -> None:
+        self.logs = logs
+        self.stream = f"{job_name}/algo-1-{int(time.time())}"
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        for create, kwargs in (
+            (logs.create_log_group, {"logGroupName": TRAINING_LOG_GROUP}),
+            (logs.create_log_stream, {"logGroupName": TRAINING_LOG_GROUP, "logStreamName": self.stream}),
+        ):
+            try:
+                create(**kwargs)
+            except logs.exceptions.ResourceAlreadyExistsException:
+                pass
+        self._flusher = threading.Thread(target=self._flush_periodically, daemon=True)
+        self._flusher.start()
+
+    def write(self, line: str) -> None:
+        with self._lock:
+            self._pending.append({"timestamp": int(time.time() * 1000), "message": line})
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            if batch:
+                self.logs.put_log_events(logGroupName=TRAINING_LOG_GROUP, logStreamName=self.stream, logEvents=batch)
+
+    def close(self) -> None:
+        self._closed.set()
+        self.flush()
+
+    def _flush_periodically(self) -> None:
+        while not self._closed.wait(FLUSH_SECONDS):
+            self.flush()
+
+
+class TrainingRun:
+    def __init__(self, spec: dict[str, Any], events: TextIO) -> None:
+        self.spec = spec
+        self.request = spec["request"]
+        self.opt_ml = Path(spec["opt_ml"])
+        self.events = events
+        self.s3 = client("s3", spec["endpoint_url"], spec["region"])
+        self.cloudwatch = CloudWatchLog(client("logs", spec["endpoint_url"], spec["region"]), spec["job_name"])
+
+    def report(self, **event: Any) -> None:
+        self.events.write(json.dumps(event) + "\n")
+        self.events.flush()
+
+    def log(self, line: str) -> None:
+        """The container's stdout: to CloudWatch, to this process's output, and metrics to the parent."""
+        self.cloudwatch.write(line)
+        print(line, flush=True)
+        metrics = training.parse_metrics(line)
+        if metrics:
+            self.report(metrics=metrics)
+
+    def run(self) -> int:
+        try:
+            return self._run()
+        except JobFailure as failure:
+            (self.opt_ml / "output").mkdir(parents=True, exist_ok=True)
+            (self.opt_ml / "output" / "failure").write_text(str(failure))
+            return 1
+        finally:
+            self.cloudwatch.close()
+
+    def _run(self) -> int:
+        version = resolve_image(self.request["AlgorithmSpecification"]["TrainingImage"])
+        self.report(status="Downloading", message="Downloading the training image")
+        self._prepare_directories()
+        for channel in self.request.get("InputDataConfig", []):
+            self._download_channel(channel)
+        time.sleep(self.spec["step_seconds"])
+        self.report(status="Training", message="Training image download completed. Training in progress.")
+        started = time.monotonic()
+        returncode = training.run(self.opt_ml, version, self.log)
+        time.sleep(max(0.0, self.spec["training_seconds"] - (time.monotonic() - started)))
+        if returncode != 0:
+            return returncode
+        self.report(status="Uploading", message="Uploading generated training model")
+        self._upload_model()
+        time.sleep(self.spec["step_seconds"])
+        return 0
+
+    def _prepare_directories(self) -> None:
+        config_dir = self.opt_ml / "input" / "config"
+        for directory in (config_dir, self.opt_ml / "input" / "data", self.opt_ml / "model", self.opt_ml / "output" / "data"):
+            directory.mkdir(parents=True, exist_ok=True)
+        mode = self.request["AlgorithmSpecification"].get("TrainingInputMode", "File")
+        input_config = {}
+        for channel in self.request.get("InputDataConfig", []):
+            entry = {
+                "TrainingInputMode": channel.get("InputMode", mode),
+                "S3DistributionType": channel["DataSource"]["S3DataSource"].get("S3DataDistributionType", "FullyReplicated"),
+                "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+            }
+            if "ContentType" in channel:
+                entry["ContentType"] = channel["ContentType"]
+            input_config[channel["ChannelName"]] = entry
+        (config_dir / "hyperparameters.json").write_text(json.dumps(self.request.get("HyperParameters", {})))
+        (config_dir / "inputdataconfig.json").write_text(json.dumps(input_config))
+        (config_dir / "resourceconfig.json").write_text(
+            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
+        )
+
+    def _download_channel(self, channel: dict[str, Any]) -> None:
+        """S3Prefix semantics: every object whose key starts with the prefix, kept relative to its folder."""
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        bucket, prefix = split_s3_uri(uri)
+        target = self.opt_ml / "input" / "data" / channel["ChannelName"]
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            keys = [obj["Key"] for page in pages for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+        except (BotoCoreError, ClientError):
+            keys = []
+        if not keys:
+            raise JobFailure(
+                f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure '
+                f"that the bucket exists in the selected region ({self.spec['region']}), that objects exist under "
+                f'that S3 prefix, and that the role "{self.request["RoleArn"]}" has "s3:ListBucket" permissions on '
+                f'bucket "{bucket}".'
+            )
+        folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+        for key in keys:
+            destination = target / key[len(folder) :]
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.s3.download_file(bucket, key, str(destination))
+            except (BotoCoreError, ClientError) as error:
+                raise JobFailure(f'ClientError: Data download failed: could not download "s3://{bucket}/{key}": {error}') from None
+
+    def _upload_model(self) -> None:
+        archive = self.opt_ml.parent / "model.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            for path in sorted((self.opt_ml / "model").iterdir()):
+                tar.add(path, arcname=path.name)
+        bucket, key = split_s3_uri(self.spec["model_artifacts"])
+        try:
+            self.s3.upload_file(str(archive), bucket, key)
+        except (BotoCoreError, ClientError) as error:
+            raise JobFailure(f"ClientError: Failed to upload model artifacts to {self.spec['model_artifacts']}: {error}") from None
+
+
+def main(argv: list[str]) -> int:
+    spec_path, events_fd = argv
+    # The platform stops a job with SIGTERM: exit through `finally` so buffered log lines reach CloudWatch.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with open(int(events_fd), "w", encoding="utf-8") as events:
+        return TrainingRun(json.loads(Path(spec_path).read_text()), events).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
