@@ -30,7 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path("/work/shared/data/bank-additional-full.csv.gz")
+DATA = ROOT / "plugins" / "bankml" / "resources" / "bank-additional-full.csv.gz"  # the copy the project ships
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "emulator-bench"

@@ -9,15 +9,18 @@ moto's server app in the same process. /_emulator/* is the emulator's own contro
 from __future__ import annotations
 
 import re
+from xml.sax.saxutils import escape
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .faults import Faults, control_routes
+from .faults import Faults, RequestFault, control_routes
 from .sagemaker.models import SageMakerBackend
 from .sagemaker.responses import control_plane
 from .sagemaker.runtime import invocations
@@ -37,6 +40,15 @@ def signing_service(scope: dict[str, Any]) -> str | None:
             return match.group(1) if match else None
     match = _QUERY_SCOPE.search(scope.get("query_string", b"").decode("latin-1"))
     return match.group(1) if match else None
+
+
+def injected_error(service: str | None, fault: RequestFault) -> Response:
+    """An armed request fault, in the wire format of the service (S3 speaks XML)."""
+    if service == "s3":
+        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{escape(fault.code)}</Code>"
+                f"<Message>{escape(fault.message)}</Message></Error>")
+        return Response(body, status_code=fault.status, media_type="application/xml")
+    return JSONResponse({"__type": fault.code, "message": fault.message}, status_code=fault.status)
 
 
 class EmulatorApp:
@@ -61,8 +73,11 @@ class EmulatorApp:
             await self._lifespan(receive, send)
         elif scope["path"].startswith("/_emulator/"):
             await self.control(scope, receive, send)
-        elif signing_service(scope) == "sagemaker":
+        elif (service := signing_service(scope)) == "sagemaker":
             await self.sagemaker(scope, receive, send)
+        elif fault := self.faults.take_request_error(service, scope["method"], scope["path"]):
+            await Request(scope, receive).body()  # drain the upload, as the real service reads it
+            await injected_error(service, fault)(scope, receive, send)
         else:
             await self.moto(scope, receive, send)
 

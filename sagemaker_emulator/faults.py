@@ -32,6 +32,44 @@ class CountedFault:
         return {"count": self.count, "after": self.after, "status": self.status, "message": self.message}
 
 
+@dataclass
+class LatencyFault:
+    """Slow the next `count` invocations down by `seconds` each (a model that got slow)."""
+
+    seconds: float
+    count: int
+    after: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "count": self.count, "after": self.after}
+
+
+@dataclass
+class RequestFault:
+    """Fail requests to a moto-served service (S3, Logs, ...), e.g. S3 PutObject under a prefix."""
+
+    service: str
+    count: int
+    method: str | None = None
+    path_contains: str = ""
+    after: int = 0
+    status: int = 500
+    code: str = "InternalError"
+    message: str = "We encountered an internal error. Please try again."
+
+    def matches(self, service: str | None, method: str, path: str) -> bool:
+        return (
+            service == self.service
+            and (self.method is None or method == self.method.upper())
+            and self.path_contains in path
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "method": self.method, "path_contains": self.path_contains,
+                "count": self.count, "after": self.after, "status": self.status, "code": self.code,
+                "message": self.message}
+
+
 @dataclass(frozen=True)
 class InvocationFault:
     kind: str  # "throttle" or "model_error"
@@ -52,10 +90,13 @@ class Faults:
             self.endpoint_failure: str | None = None
             self.invocation_errors: CountedFault | None = None
             self.throttle: CountedFault | None = None
+            self.latency: LatencyFault | None = None
+            self.request_errors: RequestFault | None = None
 
     def arm(self, body: dict[str, Any]) -> None:
         """Apply a POST /_emulator/faults body; raises ValueError on anything unknown or malformed."""
-        known = {"fail_next_training_job", "fail_next_endpoint", "invocation_errors", "throttle_invocations"}
+        known = {"fail_next_training_job", "fail_next_endpoint", "invocation_errors", "throttle_invocations",
+                 "invocation_latency", "request_errors"}
         unknown = set(body) - known
         if unknown:
             raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -69,6 +110,10 @@ class Faults:
                 self.invocation_errors = parsed["invocation_errors"]
             if "throttle_invocations" in parsed:
                 self.throttle = parsed["throttle_invocations"]
+            if "invocation_latency" in parsed:
+                self.latency = parsed["invocation_latency"]
+            if "request_errors" in parsed:
+                self.request_errors = parsed["request_errors"]
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -77,6 +122,8 @@ class Faults:
                 "fail_next_endpoint": self.endpoint_failure,
                 "invocation_errors": self.invocation_errors and self.invocation_errors.as_dict(),
                 "throttle_invocations": self.throttle and self.throttle.as_dict(),
+                "invocation_latency": self.latency and self.latency.as_dict(),
+                "request_errors": self.request_errors and self.request_errors.as_dict(),
             }
 
     def take_training_failure(self) -> str | None:
@@ -104,7 +151,28 @@ class Faults:
             return None
 
 
-def _hit(fault: CountedFault) -> bool:
+    def take_invocation_latency(self) -> float:
+        """Seconds this invocation must wait before it is served (0 when no latency is armed)."""
+        with self._lock:
+            if self.latency is None or not _hit(self.latency):
+                return 0.0
+            seconds = self.latency.seconds
+            if self.latency.count == 0:
+                self.latency = None
+            return seconds
+
+    def take_request_error(self, service: str | None, method: str, path: str) -> RequestFault | None:
+        """The fault this moto-bound request must get, if it matches the armed one."""
+        with self._lock:
+            fault = self.request_errors
+            if fault is None or not fault.matches(service, method, path) or not _hit(fault):
+                return None
+            if fault.count == 0:
+                self.request_errors = None
+            return fault
+
+
+def _hit(fault: CountedFault | LatencyFault | RequestFault) -> bool:
     if fault.after > 0:
         fault.after -= 1
         return False
@@ -113,6 +181,10 @@ def _hit(fault: CountedFault) -> bool:
 
 
 def _parse(key: str, value: Any) -> Any:
+    if key == "invocation_latency":
+        return _parse_latency(value)
+    if key == "request_errors":
+        return _parse_request_errors(value)
     if key in ("fail_next_training_job", "fail_next_endpoint"):
         if not isinstance(value, str) or not value:
             raise ValueError(f"{key} must be a non-empty string (the FailureReason)")
@@ -134,6 +206,38 @@ def _parse(key: str, value: Any) -> Any:
     if not isinstance(fault.message, str):
         raise ValueError(f"{key}.message must be a string")
     return fault
+
+
+def _parse_latency(value: Any) -> LatencyFault:
+    if not isinstance(value, dict) or set(value) - {"seconds", "count", "after"} or not {"seconds", "count"} <= set(value):
+        raise ValueError('invocation_latency must be like {"seconds": 2, "count": 10, "after": 0}')
+    fault = LatencyFault(**value)
+    if isinstance(fault.seconds, bool) or not isinstance(fault.seconds, (int, float)) or not 0 < fault.seconds <= 300:
+        raise ValueError("invocation_latency.seconds must be a number in (0, 300]")
+    _check_counts("invocation_latency", fault.count, fault.after)
+    return fault
+
+
+def _parse_request_errors(value: Any) -> RequestFault:
+    allowed = {"service", "method", "path_contains", "count", "after", "status", "code", "message"}
+    if not isinstance(value, dict) or set(value) - allowed or not {"service", "count"} <= set(value):
+        raise ValueError(f"request_errors needs service and count and accepts only {sorted(allowed)}")
+    fault = RequestFault(**value)
+    if fault.service in ("sagemaker", ""):
+        raise ValueError("request_errors is for the moto-served services (s3, logs, sts, iam); "
+                         "use the SageMaker faults for SageMaker")
+    if not isinstance(fault.status, int) or not 400 <= fault.status <= 599:
+        raise ValueError("request_errors.status must be an HTTP error status (400-599)")
+    _check_counts("request_errors", fault.count, fault.after)
+    return fault
+
+
+def _check_counts(key: str, count: Any, after: Any) -> None:
+    for name, number in (("count", count), ("after", after)):
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise ValueError(f"{key}.{name} must be an integer >= 0")
+    if count < 1:
+        raise ValueError(f"{key}.count must be >= 1")
 
 
 def control_routes(backend: SageMakerBackend) -> list[Route]:

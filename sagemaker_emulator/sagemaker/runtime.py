@@ -66,6 +66,9 @@ def invocations(backend: SageMakerBackend, executor: ThreadPoolExecutor) -> Call
         variant = deployment.pick(target)
         if variant is None:
             return _error("ValidationError", f"Variant {target} not found for Request. Please check your request.", 400)
+        delay = faults.take_invocation_latency()
+        if delay:
+            await asyncio.sleep(delay)
         fault = faults.take_invocation_fault()
         if fault is not None and fault.kind == "throttle":
             return _error("ThrottlingException", fault.message, fault.status)

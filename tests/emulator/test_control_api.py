@@ -124,3 +124,35 @@ def test_reset_forgets_sagemaker_state_but_keeps_moto(tmp_path):
     finally:
         process.terminate()
         assert process.wait(timeout=15) in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown
+
+
+def test_injected_request_errors_hit_only_matching_moto_requests(s3, logs, control):
+    control("POST", "faults", {"request_errors": {"service": "s3", "method": "PUT", "path_contains": "/blocked/",
+                                                  "count": 5, "status": 503, "code": "SlowDown",
+                                                  "message": "Please reduce your request rate."}})
+    s3.put_object(Bucket=BUCKET, Key="open/a.txt", Body=b"a")  # other prefix: untouched
+    s3.head_bucket(Bucket=BUCKET)  # other method: untouched
+    with pytest.raises(ClientError) as error:
+        import boto3
+        from botocore.config import Config
+
+        no_retry = boto3.client("s3", config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+                                endpoint_url=s3.meta.endpoint_url, region_name="us-east-1",
+                                aws_access_key_id="test", aws_secret_access_key="test")
+        no_retry.put_object(Bucket=BUCKET, Key="blocked/b.txt", Body=b"b")
+    assert error.value.response["Error"]["Code"] == "SlowDown"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    control("DELETE", "faults")
+    s3.put_object(Bucket=BUCKET, Key="blocked/b.txt", Body=b"b")
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"request_errors": {"service": "sagemaker", "count": 1}}, "moto-served"),
+    ({"request_errors": {"count": 1}}, "needs service and count"),
+    ({"request_errors": {"service": "s3", "count": 1, "status": 200}}, "HTTP error status"),
+    ({"invocation_latency": {"seconds": 0, "count": 1}}, "seconds must be"),
+    ({"invocation_latency": {"seconds": 1}}, "invocation_latency must be like"),
+])
+def test_new_faults_validate_their_input(control, body, message):
+    response = control("POST", "faults", body)
+    assert response.status_code == 400 and message in response.json()["error"]

@@ -227,6 +227,19 @@ def test_injected_invocation_errors_and_throttling(aws, endpoint, dataset, contr
     assert outcome() == "ok"
 
 
+def test_injected_invocation_latency(runtime, endpoint, dataset, control):
+    import time
+
+    control("POST", "faults", {"invocation_latency": {"seconds": 0.5, "count": 1, "after": 1}})
+    timings = []
+    for _ in range(3):
+        started = time.monotonic()
+        runtime.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv")
+        timings.append(time.monotonic() - started)
+    assert timings[1] >= 0.5 and timings[0] < 0.5 and timings[2] < 0.5  # only the second one is slowed
+    assert control("GET", "faults").json()["invocation_latency"] is None
+
+
 def test_many_concurrent_invocations_are_all_correct(aws, endpoint, dataset):
     client = boto3.client("sagemaker-runtime", config=Config(max_pool_connections=50), **aws)
     expected = client.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv")["Body"].read()
