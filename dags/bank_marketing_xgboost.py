@@ -15,9 +15,12 @@ DAG: will a client subscribe to a term deposit (UCI bank-marketing data, CC BY 4
 | `deploy` | model, endpoint config and endpoint, waiting for InService |
 | `evaluate` | scores the test set through the endpoint; confusion matrix, metrics, plots to S3; quality gate `min_auc` |
 | `teardown` | deletes the endpoint, its configs and models (runs whatever failed before it) and logs the run's cost |
+| `verify_cleanup` | fails the run loudly if anything of it is still on SageMaker (a leftover would keep billing) |
 
 A forgotten endpoint keeps billing, so `teardown` is an Airflow teardown task: it runs when
-any task after `plan` fails, and the run still shows the failure. The same DAG runs on the
+any task after `plan` fails, and the run still shows the failure. Airflow ignores a
+teardown's own state for the run's state (and `on_failure_fail_dagrun` would hide the body's
+failures instead), so `verify_cleanup` checks SageMaker after it: leftovers fail the run. The same DAG runs on the
 local SageMaker emulator and on AWS: only the `aws_default` connection differs.
 """
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
-from airflow.sdk import DAG, setup, task, teardown
+from airflow.sdk import DAG, TriggerRule, setup, task, teardown
 
 from bankml import tasks
 from bankml.dag_params import dag_params
@@ -77,10 +80,14 @@ with DAG(
     def evaluate(run_plan: dict, uploaded: dict, training: dict, params=None) -> dict:
         return tasks.evaluate(settings, run_plan, uploaded, training, params)
 
-    @teardown(on_failure_fail_dagrun=True)
+    @teardown
     @task(task_id="teardown")
     def delete_run_resources(run_plan: dict) -> dict:
         return tasks.teardown(settings, run_plan)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
+    def verify_cleanup(ti=None) -> None:
+        tasks.verify_cleanup(settings, ti.xcom_pull(task_ids="plan"))
 
     run_plan = plan()
     raw = download()
@@ -105,4 +112,5 @@ with DAG(
         max_ingestion_time=settings.endpoint_wait_seconds,
     )
     evaluation = evaluate(run_plan, uploaded, train.output)
-    train >> deploy >> evaluation >> delete_run_resources(run_plan).as_teardown(setups=run_plan)
+    cleanup = delete_run_resources(run_plan).as_teardown(setups=run_plan)
+    train >> deploy >> evaluation >> cleanup >> verify_cleanup()

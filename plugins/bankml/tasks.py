@@ -375,3 +375,29 @@ def janitor(settings: Settings, params: dict[str, Any], ti: Any) -> dict[str, An
     kept = [x.base_name for x in leftovers if x.reason is None]
     log.info("Janitor: deleted %d resources, kept %d runs' resources", len(deleted), len(kept))
     return {"deleted": deleted, "kept": kept}
+
+
+def verify_cleanup(settings: Settings, plan: dict[str, str] | None) -> None:
+    """Fail, loudly, if anything of the run is still on SageMaker after the teardown."""
+    from bankml.teardown import run_resources
+
+    if plan is None:
+        log.info("The run made no plan, so it created nothing: nothing to verify")
+        return
+    run = RunPlan.from_dict(plan)
+    sm = _sagemaker(settings)
+    left = {kind: names for kind, names in run_resources(sm, run.base_name).items() if names}
+    running = [
+        job["TrainingJobName"]
+        for page in sm.get_paginator("list_training_jobs").paginate(NameContains=run.base_name)
+        for job in page["TrainingJobSummaries"]
+        if job["TrainingJobStatus"] in ("InProgress", "Stopping")
+    ]
+    if running:
+        left["training_jobs"] = running
+    if left:
+        raise RuntimeError(
+            f"Still on SageMaker after the teardown (billing!): {left}. Clear the 'teardown' task, "
+            "or let the bankml_janitor DAG delete them."
+        )
+    log.info("Verified: nothing of run %s is left on SageMaker", run.run_id)

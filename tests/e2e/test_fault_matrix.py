@@ -18,7 +18,7 @@ import pytest
 
 from .scenarios import Outcome, Scenario, run_all
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 SHIPPED = Path(__file__).resolve().parents[2] / "plugins" / "bankml" / "resources" / "bank-additional-full.csv.gz"
@@ -118,7 +118,7 @@ MESSAGE = {
 @pytest.fixture(scope="module")
 def outcomes(data_server, airflow_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     url, files = data_server
-    return run_all(scenarios(url, files), airflow_template, tmp_path_factory.mktemp("faults"))
+    return run_all(scenarios(url, files), airflow_template, tmp_path_factory.mktemp("faults"), workers=9)
 
 
 @pytest.mark.parametrize("name", list(FAILED_TASK))
@@ -128,6 +128,7 @@ def test_fault_fails_the_run_and_teardown_leaves_nothing(outcomes: dict[str, Out
     assert outcome.result.run_state == "failed", outcome.explain()
     assert states[FAILED_TASK[name]] == "failed", outcome.explain()
     assert states["teardown"] == "success", outcome.explain()
+    assert states["verify_cleanup"] == "success", outcome.explain()
     assert outcome.leftovers == {}, outcome.leftovers
     assert outcome.all_resources == {"endpoints": [], "endpoint_configs": [], "models": []}
 

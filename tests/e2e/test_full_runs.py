@@ -9,7 +9,7 @@ import pytest
 
 from .scenarios import Outcome, Scenario, clients, run_all
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 TUTORIAL_RATE = 0.895
 

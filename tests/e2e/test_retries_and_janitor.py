@@ -15,7 +15,7 @@ from .scenarios import Outcome, Scenario, clients, run_all
 from tools.airflow_home import AIRFLOW, DAG_ID, airflow_env, dags_test, migrate, run_states
 from tools.emulator_process import BUCKET, EmulatorProcess
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def training_jobs(emulator: EmulatorProcess, home: Path) -> dict[str, str]:

@@ -37,12 +37,16 @@ def test_task_chain(dag) -> None:
     assert up["train"] == ["training_config"]
     assert "train" in up["deploy"] and "deploy" in up["evaluate"]
     assert up["teardown"] == ["evaluate", "plan"]
+    assert up["verify_cleanup"] == ["teardown"]
 
 
 def test_teardown_is_wired_to_the_plan_setup(dag) -> None:
     plan, teardown = dag.get_task("plan"), dag.get_task("teardown")
     assert plan.is_setup and not plan.is_teardown
-    assert teardown.is_teardown and teardown.on_failure_fail_dagrun
+    # on_failure_fail_dagrun would make the teardown the run's only leaf and hide body failures
+    assert teardown.is_teardown and not teardown.on_failure_fail_dagrun
+    verify = dag.get_task("verify_cleanup")
+    assert verify.trigger_rule == "all_done" and not verify.is_teardown
     # every task that creates or uses a SageMaker resource is inside the setup/teardown scope
     for task_id in ("train", "deploy", "evaluate"):
         assert "plan" in dag.get_task(task_id).get_flat_relative_ids(upstream=True)
