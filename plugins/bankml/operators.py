@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator
+from botocore.exceptions import WaiterError
 
 from bankml.run_plan import RunPlan
 from bankml.sagemaker_config import endpoint_config
@@ -67,10 +68,22 @@ class RunEndpointOperator(SageMakerEndpointOperator):
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
         self._remove_unusable_endpoint(plan.endpoint_name)
-        return super().execute(context)
+        try:
+            return super().execute(context)
+        except WaiterError as err:
+            raise RuntimeError(self._failure(plan.endpoint_name, err)) from err
+
+    def _failure(self, name: str, err: Exception) -> str:
+        """The waiter only says 'Failed'; the endpoint's FailureReason says why."""
+        try:
+            described = self.hook.conn.describe_endpoint(EndpointName=name)
+        except Exception:  # the reason is a nicety: never mask the original failure
+            return f"Endpoint {name} did not reach InService: {err}"
+        reason = described.get("FailureReason", "no FailureReason given")
+        return f"Endpoint {name} is {described['EndpointStatus']}: {reason}"
 
     def _remove_unusable_endpoint(self, name: str) -> None:
-        from botocore.exceptions import ClientError, WaiterError
+        from botocore.exceptions import ClientError
 
         sm = self.hook.conn
         waiter_config = {
