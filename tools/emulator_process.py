@@ -41,7 +41,9 @@ class EmulatorProcess:
     _log: object = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, log_path: Path, port: int | None = None, timeout: float = 60.0) -> EmulatorProcess:
+    def start(cls, log_path: Path, port: int | None = None, timeout: float = 60.0,
+              detached: bool = False) -> EmulatorProcess:
+        """`detached` puts it in its own session, so it outlives the caller (`make up`)."""
         port = port or free_port()
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = log_path.open("wb")
@@ -49,6 +51,7 @@ class EmulatorProcess:
             [sys.executable, "-m", "sagemaker_emulator", "--host", "127.0.0.1", "--port", str(port),
              "--create-bucket", BUCKET, "--create-role", ROLE],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL, start_new_session=detached,
         )
         emulator = cls(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, _log=log)
         deadline = time.monotonic() + timeout

@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from tools.airflow_home import DAG_ID, DagTestResult, airflow_env, dags_test, migrate
+from tools.airflow_home import DagTestResult, airflow_env, dags_test, migrate
 from tools.emulator_process import BUCKET, EmulatorProcess
 
 
@@ -99,7 +99,7 @@ def run_scenario(scenario: Scenario, template: Path, workdir: Path) -> Outcome:
             emulator.control("POST", "delays", scenario.delays)
         if scenario.faults:
             emulator.control("POST", "faults", scenario.faults)
-        env = airflow_env(home, emulator.url, BANKML_TASK_RETRIES="0", BANKML_BUCKET=BUCKET, **scenario.env)
+        env = airflow_env(home, emulator.url, **{"BANKML_TASK_RETRIES": "0", "BANKML_BUCKET": BUCKET, **scenario.env})
         result = dags_test(home, env, scenario.conf)
         after_value = scenario.after(emulator, home) if scenario.after else None
         xcom = _xcoms(home)

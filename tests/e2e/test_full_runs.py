@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from .scenarios import Outcome, Scenario, clients, run_all
+from .scenarios import Outcome, Scenario, run_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

@@ -1,6 +1,5 @@
 import threading
 
-import numpy as np
 import pytest
 
 from bankml.evaluation.endpoint_scoring import (

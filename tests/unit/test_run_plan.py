@@ -1,6 +1,5 @@
 from datetime import datetime, timezone
 
-import pytest
 
 from bankml.run_plan import MAX_NAME_LENGTH, SAGEMAKER_NAME, RunPlan, plan_run
 

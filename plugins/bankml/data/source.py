@@ -26,7 +26,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.parse
