@@ -8,6 +8,7 @@ from bankml.data.source import DEFAULT_URL, EXPECTED_SHA256
 from bankml.sagemaker_config import DEFAULT_XGBOOST_VERSION, TUTORIAL_HYPERPARAMETERS, XGBOOST_VERSIONS
 
 FEATURE_SETS = ("economic", "tutorial")
+INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 
 
 def dag_params() -> dict[str, Param]:
@@ -38,9 +39,16 @@ def dag_params() -> dict[str, Param]:
             enum=list(XGBOOST_VERSIONS),
             title="XGBoost container version",
         ),
-        "training_instance_type": Param("ml.m5.xlarge", type="string", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$"),
-        "endpoint_instance_type": Param("ml.m5.large", type="string", pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$"),
-        "max_training_seconds": Param(3600, type="integer", minimum=60, maximum=86400),
+        "training_instance_type": Param(
+            "ml.m5.xlarge", type="string", pattern=INSTANCE_TYPE, title="Training instance type"
+        ),
+        "endpoint_instance_type": Param(
+            "ml.m5.large", type="string", pattern=INSTANCE_TYPE, title="Endpoint instance type"
+        ),
+        "max_training_seconds": Param(
+            3600, type="integer", minimum=60, maximum=86400,
+            title="Training time limit (seconds)", description="StoppingCondition.MaxRuntimeInSeconds",
+        ),
         "min_auc": Param(
             0.75,
             type="number",
