@@ -24,7 +24,7 @@ TUTORIAL_HYPERPARAMETERS: dict[str, str] = {
     "num_round": "100",
 }
 XGBOOST_VERSIONS = ("1.7-1", "3.0-5")
-DEFAULT_XGBOOST_VERSION = "1.7-1"
+DEFAULT_XGBOOST_VERSION = "3.0-5"
 CSV = "text/csv"
 
 

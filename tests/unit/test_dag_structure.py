@@ -59,7 +59,7 @@ def test_scheduling_and_params(dag) -> None:
     assert dag.doc_md and "teardown" in dag.doc_md
     params = dag.params.dump()
     assert params["feature_set"] == "economic"
-    assert params["xgboost_version"] == "1.7-1"
+    assert params["xgboost_version"] == "3.0-5"
     assert "silent" not in params["hyperparameters"]
     assert set(params) >= {"feature_set", "hyperparameters", "xgboost_version", "training_instance_type",
                            "endpoint_instance_type", "min_auc"}
