@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from tools.airflow_home import DAG_ID, ROOT, airflow_env, dags_test, migrate
-from tools.emulator_process import BUCKET, EmulatorProcess, is_healthy
+from tools.emulator_process import BUCKET, EmulatorProcess, free_port, is_healthy, port_is_free
 
 
 def task_durations(home: Path) -> dict[str, float]:
@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             endpoint_url = existing
             print(f"Using the emulator at {endpoint_url}")
         else:
-            emulator = EmulatorProcess.start(home / "emulator.log", port=args.port)
+            port = args.port if port_is_free(args.port) else free_port()
+            if port != args.port:
+                print(f"Port {args.port} is taken (make up?): starting the demo's emulator on {port}")
+            emulator = EmulatorProcess.start(home / "emulator.log", port=port)
             endpoint_url = emulator.url
             print(f"Started the SageMaker emulator at {endpoint_url}")
         try:
