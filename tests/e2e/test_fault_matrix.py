@@ -73,9 +73,11 @@ def scenarios(url: str, files: dict[str, bytes]) -> list[Scenario]:
         Scenario("invocation_errors", faults={"invocation_errors": {
             "after": 2, "count": 1000, "status": 500, "message": "injected model crash"}}),
         Scenario("quality_gate", conf={"min_auc": 0.99}),
-        Scenario("evaluate_timeout", env={"BANKML_EVALUATE_TIMEOUT_SECONDS": "4"},
+        # 7 payloads at 5 s each, one at a time: the 15 s timeout fires while scoring (Airflow's
+        # timeout is a SIGALRM; one that fires while libraries are still loading can be swallowed).
+        Scenario("evaluate_timeout", env={"BANKML_EVALUATE_TIMEOUT_SECONDS": "15"},
                  conf={"evaluation_workers": 1},
-                 faults={"invocation_latency": {"seconds": 2, "count": 1000}}),
+                 faults={"invocation_latency": {"seconds": 5, "count": 1000}}),
     ]
 
 
