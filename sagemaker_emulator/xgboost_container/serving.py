@@ -2,8 +2,10 @@
 
 Request handling follows sagemaker_xgboost_container.algorithm_mode.serve (the Flask app SageMaker runs
 for a single-model endpoint), in its order: empty body -> 204; payload parsing -> 415; prediction -> 400;
-Accept -> 406; encoding. Status codes, bodies and Content-Type headers are the container's (Flask adds
-"; charset=utf-8" to text/* types, and its plain-text error responses are typed text/html).
+Accept -> 406; encoding: CSV, JSON `{"predictions": [{"score": ...}]}`, or JSON Lines (one `{"score": ...}`
+per line, the built-in algorithms' JSONLINES response format in the SageMaker docs). Status codes, bodies
+and Content-Type headers are the container's (Flask adds "; charset=utf-8" to text/* types, and its
+plain-text error responses are typed text/html).
 
 Speed: CSV is parsed by pandas' C parser when the payload is plain numbers (checked byte-wise), else by the
 container's own row-by-row method, which also produces its exact error messages; rows with the model's
@@ -18,6 +20,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,28 +70,37 @@ class _Rejected(Exception):
         self.status = status
 
 
-def _fast_csv(text: str, delimiter: str) -> np.ndarray | None:
-    """The rows via pandas' C parser, or None when its result might differ from the container's parser."""
+def _fast_csv(data: bytes, delimiter: str) -> np.ndarray | None:
+    """The rows via pandas' C parser, or None when its result might differ from the container's parser.
+
+    pandas reads the bytes as they are (no decoded copy) in one pass (low_memory=False), first without its NA
+    filter (a check of every field); only a payload with an empty field (the container's NaN) needs it."""
+    sep = delimiter.encode()
+    if b"\r" in data and sep + b"\r" in data:  # (a one-byte search first: two-byte ones are slow on big payloads)
+        return None  # a field "\r", which the container cannot convert and pandas reads as an empty field
+    options: dict[str, Any] = {"sep": delimiter, "header": None, "dtype": np.float64, "engine": "c", "low_memory": False,
+                               "quoting": csv.QUOTE_NONE, "skip_blank_lines": False}  # fmt: skip
     try:
-        values = pd.read_csv(
-            io.StringIO(text), sep=delimiter, header=None, dtype=np.float64, engine="c", quoting=csv.QUOTE_NONE,
-            skip_blank_lines=False, keep_default_na=False, na_values=[""],
-        ).to_numpy()  # fmt: skip
+        try:
+            values = pd.read_csv(io.BytesIO(data), na_filter=False, **options).to_numpy()
+        except ValueError:
+            values = pd.read_csv(io.BytesIO(data), keep_default_na=False, na_values=[""], **options).to_numpy()
     except (ValueError, pd.errors.ParserError):
         return None
-    rows = text.count("\n") + 1
+    rows = data.count(b"\n") + 1
     # Same row count (a lone '\r' splits rows for pandas only) and every row complete (pandas pads short ones).
-    if values.shape[0] != rows or text.count(delimiter) != rows * (values.shape[1] - 1):
+    if values.shape[0] != rows or data.count(sep) != rows * (values.shape[1] - 1):
         return None
     return values
 
 
 def _csv_rows(payload: bytes) -> np.ndarray:
-    text = payload.strip().decode("utf-8")
+    data = payload.strip()
+    text = data.decode("utf-8")
     sniffed = csv.Sniffer().sniff(text.partition("\n")[0][:512]).delimiter
     delimiter = "," if sniffed.isalnum() else sniffed
-    if not payload.translate(None, _PLAIN_NUMBERS) and delimiter in ",;| \t":
-        fast = _fast_csv(text, delimiter)
+    if not data.translate(None, _PLAIN_NUMBERS) and delimiter in ",;| \t":
+        fast = _fast_csv(data, delimiter)
         if fast is not None:
             return fast
     # The container's parser: empty fields are NaN, every row must have the same number of fields.
@@ -198,10 +210,13 @@ class ScoringService:
         if media == "application/json":
             scores = [{"score": score} for score in predictions.tolist()]
             return InvocationResult(200, json.dumps({"predictions": scores}).encode(), "application/json")
+        if media == "application/jsonlines":
+            lines = "".join(json.dumps({"score": score}) + "\n" for score in predictions.tolist())
+            return InvocationResult(200, lines.encode(), "application/jsonlines")
         if media == "text/csv":
             return InvocationResult(200, self._csv(predictions).encode(), "text/csv; charset=utf-8")
-        # application/jsonlines and recordio-protobuf pass the Accept check, but the container's encoder
-        # (sagemaker_containers' encoders.encode) knows neither: Flask answers 500.
+        # recordio-protobuf passes the Accept check, but the container's encoder (sagemaker_containers'
+        # encoders.encode) cannot produce it: Flask answers 500.
         return _error_page(500, "Internal Server Error", _SERVER_ERROR_TEXT)
 
     def _predict(self, features: np.ndarray | sparse.csr_matrix) -> np.ndarray:

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "emulator-tests"
+STARTUP_SECONDS = 60
 IMAGES = {
     "1.7-1": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
     "3.0-5": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5",
@@ -36,22 +37,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def emulator_url() -> Iterator[str]:
-    port = _free_port()
+def start_emulator(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `python -m sagemaker_emulator ARGS` and wait until it listens; on failure, raise with the log's tail.
+
+    Its stdout and stderr go to `log`, not to a pipe: nobody drains a pipe after startup, and a full one
+    (64 KiB) would block the server mid-request."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", BUCKET, "--create-role", "SageMakerRole"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    ready = process.stdout.readline()
-    if "listening on" not in ready:
-        process.kill()
-        raise RuntimeError(f"emulator did not start: {ready}{process.stderr.read()}")
+    with log.open("w") as output:
+        process = subprocess.Popen([sys.executable, "-m", "sagemaker_emulator", *args], stdout=output, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while "listening on" not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+            raise RuntimeError(f"emulator did not start (exit code {process.returncode}); last lines of {log}:\n{tail}")
+        time.sleep(0.05)
+    return process
+
+
+@pytest.fixture(scope="session")
+def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    process = start_emulator(["--port", str(port), "--create-bucket", BUCKET, "--create-role", "SageMakerRole"], log)
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=15)

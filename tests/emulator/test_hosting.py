@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -189,6 +190,25 @@ def test_invoke_wraps_container_errors_as_model_error(runtime, logs, endpoint):
     [stream] = logs.describe_log_streams(logGroupName=f"/aws/sagemaker/Endpoints/{endpoint}")["logStreams"]
     events = logs.get_log_events(logGroupName=f"/aws/sagemaker/Endpoints/{endpoint}", logStreamName=stream["logStreamName"], startFromHead=True)
     assert any("415" in e["message"] for e in events["events"])
+
+
+def test_invoke_answers_in_each_accept_type(runtime, endpoint, dataset):
+    def invoke(accept):
+        response = runtime.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv", Accept=accept)
+        return response["ContentType"], response["Body"].read().decode()
+
+    content_type, text = invoke("text/csv")
+    assert content_type == "text/csv; charset=utf-8"
+    scores = [float(line) for line in text.splitlines()]
+    content_type, text = invoke("application/json")
+    assert content_type == "application/json"
+    assert json.loads(text) == {"predictions": [{"score": s} for s in scores]}
+    content_type, text = invoke("application/jsonlines")
+    assert content_type == "application/jsonlines"
+    assert [json.loads(line) for line in text.splitlines()] == [{"score": s} for s in scores]
+    with pytest.raises(ClientError) as error:
+        invoke("text/plain")
+    assert error.value.response["OriginalStatusCode"] == 406
 
 
 def test_invoke_unknown_endpoint(runtime):

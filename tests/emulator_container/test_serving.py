@@ -62,6 +62,25 @@ def test_json_answer(service: ScoringService) -> None:
     assert result.body.startswith(b'{"predictions": [{"score": ')
 
 
+def test_jsonlines_answer_is_one_score_object_per_line(service: ScoringService, trained_models) -> None:
+    x, _ = binary_data(4, seed=4)
+    result = service.invoke(rows_csv(x), "text/csv", "application/jsonlines")
+    assert (result.status, result.content_type) == (200, "application/jsonlines")
+    text = result.body.decode()
+    assert text.endswith("}\n") and text.count("\n") == 4 and text.startswith('{"score": ')
+    expected = in_process(trained_models[service._version.tag], x)
+    assert [json.loads(line) for line in text.splitlines()] == [{"score": float(p)} for p in expected]
+
+
+def test_jsonlines_multiclass_score_is_the_probability_list(tmp_path: Path) -> None:
+    x, y = binary_data(90, 4)
+    booster = xgb.train({"objective": "multi:softprob", "num_class": 3}, xgb.DMatrix(x, label=y + (x[:, 2] > 1)), 2)
+    booster.save_model(tmp_path / "xgboost-model.ubj")
+    result = ScoringService.from_model_dir(tmp_path, V3).invoke(b"1,2,3,4\n4,3,2,1", "text/csv", "application/jsonlines")
+    records = [json.loads(line) for line in result.body.decode().splitlines()]
+    assert len(records) == 2 and all(len(r["score"]) == 3 and abs(sum(r["score"]) - 1) < 1e-6 for r in records)
+
+
 def test_libsvm_requests(service: ScoringService) -> None:
     # LIBSVM labels are ignored, absent features are missing and a stored 0 is a value
     dense = service.invoke(b"0.5,,,1.5,,0", "text/csv", None)
@@ -125,9 +144,8 @@ def test_payload_errors_win_over_accept_errors(service: ScoringService) -> None:
     assert service.invoke(b"a", "text/csv", "text/plain").status == 415
 
 
-@pytest.mark.parametrize("accept", ["application/jsonlines", "application/x-recordio-protobuf"])
-def test_accepts_the_encoder_cannot_produce_are_a_500(service: ScoringService, accept: str) -> None:
-    result = service.invoke(b"1,2,3,4,5,6", "text/csv", accept)
+def test_recordio_protobuf_answers_are_a_500_like_the_containers_encoder(service: ScoringService) -> None:
+    result = service.invoke(b"1,2,3,4,5,6", "text/csv", "application/x-recordio-protobuf")
     assert (result.status, result.content_type) == (500, HTML)
     assert b"<title>500 Internal Server Error</title>" in result.body
 
@@ -140,7 +158,8 @@ def test_payload_over_6_mib_is_413(service: ScoringService) -> None:
 @pytest.mark.parametrize(
     "body",
     [b"1,2,3,4,5,6\r\n6,5,4,3,2,1\r\n", b"1,,3,4,5,6", b"nan,2,inf,4,5,6", b"1_0,2,3,4,5,6", b"1;2;3;4;5;6",
-     b"1\t2\t3\t4\t5\t6\n6\t5\t4\t3\t2\t1", b" 1.5e0 ,2,3,4,5,6"],
+     b"1\t2\t3\t4\t5\t6\n6\t5\t4\t3\t2\t1", b" 1.5e0 ,2,3,4,5,6", b",2,3,4,5,6\n1,2,3,4,5,", b"1,2,3\n,,\n4,5,6",
+     b"1,2,3\n4,5,6", b"-0,+1,.5,5.,1e3,-1E-3"],
 )  # fmt: skip
 def test_fast_and_container_csv_parsers_agree(service: ScoringService, body: bytes) -> None:
     from sagemaker_emulator.xgboost_container import serving
@@ -155,7 +174,8 @@ def test_fast_and_container_csv_parsers_agree(service: ScoringService, body: byt
 def test_ragged_rows_never_take_the_fast_path() -> None:
     from sagemaker_emulator.xgboost_container import serving
 
-    for body in (b"1,2\n3", b"1,2\n\n3,4", b"1,2\r3,4"):
+    # the last: the container's field is "\r" (not convertible), pandas would read an empty field
+    for body in (b"1,2\n3", b"1,2\n\n3,4", b"1,2\r3,4", b"1,2,\r\n3,4,5"):
         with pytest.raises(ValueError):
             serving._csv_rows(body)
 
