@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 from tools.airflow_home import DAG_ID, ROOT, airflow_env, dags_test, migrate
+
+sys.path.insert(0, str(ROOT / "plugins"))  # the pipeline's library, as Airflow's plugins folder has it
 from tools.emulator_process import BUCKET, EmulatorProcess, free_port, is_healthy, port_is_free
 
 
@@ -42,15 +44,11 @@ def run_plan(home: Path) -> dict:
 def leftovers(endpoint_url: str, base_name: str) -> dict[str, list[str]]:
     import boto3
 
+    from bankml.teardown import run_resources
+
     sm = boto3.client("sagemaker", endpoint_url=endpoint_url, region_name="us-east-1",
                       aws_access_key_id="test", aws_secret_access_key="test")
-    found = {
-        "endpoints": [e["EndpointName"] for e in sm.list_endpoints(NameContains=base_name)["Endpoints"]],
-        "endpoint_configs": [c["EndpointConfigName"]
-                             for c in sm.list_endpoint_configs(NameContains=base_name)["EndpointConfigs"]],
-        "models": [m["ModelName"] for m in sm.list_models(NameContains=base_name)["Models"]],
-    }
-    return {kind: names for kind, names in found.items() if names}
+    return {kind: names for kind, names in run_resources(sm, base_name).items() if names}
 
 
 def copy_outputs(endpoint_url: str, plan: dict, out_dir: Path) -> list[Path]:
@@ -115,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
 
     metrics_file = args.output / "metrics.json"
     if metrics_file.exists():
-        sys.path.insert(0, str(ROOT / "plugins"))
         from bankml.evaluation.report import confusion_report
 
         document = json.loads(metrics_file.read_text())

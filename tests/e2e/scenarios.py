@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from bankml.teardown import run_resources
 
 from tools.airflow_home import DagTestResult, airflow_env, dags_test, migrate
 from tools.emulator_process import BUCKET, EmulatorProcess
@@ -81,16 +82,6 @@ def _xcoms(home: Path) -> dict[str, Any]:
     return values
 
 
-def _resources(sm: Any, contains: str | None = None) -> dict[str, list[str]]:
-    kwargs = {"NameContains": contains} if contains else {}
-    return {
-        "endpoints": [e["EndpointName"] for e in sm.list_endpoints(**kwargs)["Endpoints"]],
-        "endpoint_configs": [c["EndpointConfigName"] for c in
-                             sm.list_endpoint_configs(**kwargs)["EndpointConfigs"]],
-        "models": [m["ModelName"] for m in sm.list_models(**kwargs)["Models"]],
-    }
-
-
 def run_scenario(scenario: Scenario, template: Path, workdir: Path) -> Outcome:
     home = workdir / scenario.name
     migrate(home, template)
@@ -105,8 +96,8 @@ def run_scenario(scenario: Scenario, template: Path, workdir: Path) -> Outcome:
         xcom = _xcoms(home)
         plan = xcom.get("plan")
         aws = clients(emulator.url)
-        everything = _resources(aws["sagemaker"])
-        leftovers = _resources(aws["sagemaker"], f"bankml-{plan['run_key']}") if plan else everything
+        everything = run_resources(aws["sagemaker"], "bankml-")  # every resource the emulator holds is ours
+        leftovers = run_resources(aws["sagemaker"], f"bankml-{plan['run_key']}") if plan else everything
         keys = [o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET).get("Contents", [])]
         documents = {
             key.rsplit("/", 1)[-1]: json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read())
