@@ -235,9 +235,9 @@ class ScoringService:
         return np.mean(outputs, axis=0)
 
     def _predict_one(self, booster: xgb.Booster, features: np.ndarray | sparse.csr_matrix) -> np.ndarray:
-        if isinstance(features, np.ndarray) and features.shape[1] == self.num_features:
-            return booster.inplace_predict(features)
-        # Other shapes go through a DMatrix as in the container: fewer columns score as missing features,
+        if self._lock is None and isinstance(features, np.ndarray) and features.shape[1] == self.num_features:
+            return booster.inplace_predict(features)  # the fast path; gblinear has no inplace predict
+        # gblinear and other shapes go through a DMatrix as in the container: fewer columns score as missing features,
         # more columns give xgboost's "Number of columns does not match number of features" error.
         return booster.predict(xgb.DMatrix(features), validate_features=False)
 
