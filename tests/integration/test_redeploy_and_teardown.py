@@ -111,3 +111,30 @@ def test_deploy_retry_replaces_a_failed_endpoint(aws: dict, emulator: EmulatorPr
 def test_teardown_of_a_run_that_created_nothing(aws: dict) -> None:
     report = teardown_run(aws["sagemaker"], make_plan("manual__nothing").base_name, delay=1, max_attempts=5)
     assert report.deleted == [] and report.endpoint_lifetime_seconds is None
+
+
+def test_evaluation_rides_out_throttling_and_fails_fast_on_model_errors(aws: dict, emulator: EmulatorProcess) -> None:
+    """evaluate's client: botocore standard retries absorb throttling; a model error is not retried."""
+    from botocore.config import Config
+
+    from bankml.evaluation.endpoint_scoring import EndpointInvocationError, endpoint_invoker, score, split_labelled_csv
+
+    plan = make_plan("manual__throttled")
+    deploy(plan, model_artifact(aws["s3"], "it/model-3.tar.gz"), try_number=1)
+    runtime = boto3.client("sagemaker-runtime", endpoint_url=emulator.url, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test",
+                           config=Config(retries={"mode": "standard", "max_attempts": 8}))
+    rows = split_labelled_csv(b"".join(b"%d,0.1,0.2,0.3\n" % (i % 2) for i in range(40)), max_rows=10)
+    try:
+        emulator.control("POST", "faults", {"throttle_invocations": {"count": 3}})
+        scores = score(rows, endpoint_invoker(runtime, plan.endpoint_name), workers=2)
+        assert scores.shape == (40,) and ((0 <= scores) & (scores <= 1)).all()
+        assert emulator.control("GET", "faults")["throttle_invocations"] is None  # all 3 were hit
+
+        emulator.control("POST", "faults", {"invocation_errors": {"count": 1, "after": 1, "status": 500,
+                                                                  "message": "model crashed"}})
+        with pytest.raises(EndpointInvocationError, match="model answered 500: model crashed"):
+            score(rows, endpoint_invoker(runtime, plan.endpoint_name), workers=1)
+    finally:
+        emulator.control("DELETE", "faults")
+        teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=60)
