@@ -15,7 +15,7 @@ from tools.local_airflow import Stack, StackError, login, running, up
 
 from .conftest import AirflowApi
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one Airflow stack per worker
 
 RUN_TIMEOUT = 600
 
