@@ -15,7 +15,7 @@ from tools.local_airflow import Stack, StackError, login, running, up
 
 from .conftest import AirflowApi
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one Airflow stack per worker
+pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT = 600
 

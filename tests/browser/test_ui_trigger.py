@@ -14,7 +14,7 @@ from tools.local_airflow import Login, Stack
 
 from .conftest import ARTIFACTS, AirflowApi
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one Airflow stack per worker
+pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT = 600  # the scheduled run goes first (one active run at a time), then ours
 

@@ -18,7 +18,7 @@ import pytest
 
 from .scenarios import Outcome, Scenario, run_all
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900), pytest.mark.xdist_group("test_fault_matrix")]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 SHIPPED = Path(__file__).resolve().parents[2] / "plugins" / "bankml" / "resources" / "bank-additional-full.csv.gz"

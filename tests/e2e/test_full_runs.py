@@ -8,7 +8,7 @@ import pytest
 
 from .scenarios import Outcome, Scenario, run_all
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900), pytest.mark.xdist_group("test_full_runs")]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 TUTORIAL_RATE = 0.895
 

@@ -15,7 +15,7 @@ from .scenarios import clients
 from tools.airflow_home import AIRFLOW, DAG_ID, airflow_env, dags_test, migrate, run_states
 from tools.emulator_process import BUCKET, EmulatorProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900), pytest.mark.xdist_group("test_janitor")]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:

@@ -11,7 +11,7 @@ from .scenarios import Outcome, Scenario, clients, run_all
 from tools.airflow_home import DAG_ID
 from tools.emulator_process import EmulatorProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900), pytest.mark.xdist_group("test_retries")]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def training_jobs(emulator: EmulatorProcess, home: Path) -> dict[str, str]:

@@ -180,6 +180,3 @@ def test_endpoint_operator_deferrable(trained_models):
         assert run_deferred(operator)["Endpoint"]["EndpointStatus"] == "InService"
     finally:
         teardown_endpoint("af-deferred-ep")
-
-
-pytestmark = pytest.mark.xdist_group("emulator")  # shares one emulator (and its trained models)

@@ -156,6 +156,3 @@ def test_injected_request_errors_hit_only_matching_moto_requests(s3, logs, contr
 def test_new_faults_validate_their_input(control, body, message):
     response = control("POST", "faults", body)
     assert response.status_code == 400 and message in response.json()["error"]
-
-
-pytestmark = pytest.mark.xdist_group("emulator")  # shares one emulator (and its trained models)

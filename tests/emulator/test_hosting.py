@@ -293,6 +293,3 @@ def test_describe_endpoint_right_after_create(sm, trained_models):
     assert (description["EndpointStatus"], description["EndpointConfigName"]) == ("Creating", "just-created")
     sm.get_waiter("endpoint_in_service").wait(EndpointName="just-created", WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
     delete_endpoint(sm, "just-created")
-
-
-pytestmark = pytest.mark.xdist_group("emulator")  # shares one emulator (and its trained models)

@@ -200,6 +200,3 @@ def test_jobs_run_concurrently(sm, dataset):
     for name in names:
         sm.create_training_job(**training_request(name, dataset, HyperParameters={"num_round": "2"}))
     assert all(wait_for_job(sm, name)["TrainingJobStatus"] == "Completed" for name in names)
-
-
-pytestmark = pytest.mark.xdist_group("emulator")  # shares one emulator (and its trained models)

@@ -138,6 +138,3 @@ def test_evaluation_rides_out_throttling_and_fails_fast_on_model_errors(aws: dic
     finally:
         emulator.control("DELETE", "faults")
         teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=60)
-
-
-pytestmark = pytest.mark.xdist_group("integration")  # one emulator per worker
