@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 import psutil
 
 from tools.airflow_home import AIRFLOW, ROOT, airflow_env
-from tools.emulator_process import BUCKET, EmulatorProcess, is_healthy
+from tools.emulator_process import BUCKET, EmulatorProcess, is_healthy, port_is_free
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 HEALTH_KEYS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
@@ -135,15 +134,6 @@ def running(stack: Stack) -> dict[str, bool]:
 # ---- start / stop ---------------------------------------------------------------------------
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _spawn(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> int:
     """Detached (own session and process group), output to its log file."""
     with stack.log_file(name).open("ab") as log:
@@ -201,7 +191,7 @@ def up(stack: Stack, timeout: float = 240.0, **env_overrides: str) -> tuple[Logi
     if processes:
         # A half-dead stack (a crash, a reboot): clear it rather than run two of anything.
         down(stack)
-    if not _port_free(stack.port):
+    if not port_is_free(stack.port):
         raise StackError(f"port {stack.port} on 127.0.0.1 is in use by another program; "
                          f"pick another with --port or BANKML_LOCAL_PORT")
 
