@@ -195,12 +195,9 @@ def _parse(key: str, value: Any) -> Any:
     if set(value) - allowed or "count" not in value:
         raise ValueError(f"{key} needs count and accepts only {sorted(allowed)}")
     fault = CountedFault(**value)
-    for name in ("count", "after", "status"):
-        number = getattr(fault, name)
-        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-            raise ValueError(f"{key}.{name} must be an integer >= 0")
-    if fault.count < 1:
-        raise ValueError(f"{key}.count must be >= 1")
+    _check_counts(key, fault.count, fault.after)
+    if isinstance(fault.status, bool) or not isinstance(fault.status, int) or fault.status < 0:
+        raise ValueError(f"{key}.status must be an integer >= 0")
     if key == "invocation_errors" and not 400 <= fault.status <= 599:
         raise ValueError("invocation_errors.status must be an HTTP error status (400-599)")
     if not isinstance(fault.message, str):
