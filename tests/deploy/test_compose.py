@@ -20,9 +20,9 @@ from dotenv import dotenv_values
 from jsonschema import Draft7Validator
 
 from bankml.preflight import parse_role_arn
+from tests.paths import COMPOSE_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 LOCAL_ENV = ROOT / "deploy" / "local.env"
 AWS_ENV_EXAMPLE = ROOT / "deploy" / "aws.env.example"
@@ -59,7 +59,7 @@ def option_value(command: list[str], option: str) -> str:
 
 
 def test_matches_the_compose_specification_schema(compose: dict[str, Any]) -> None:
-    schema = json.loads((SHARED / "reference" / "compose-spec.schema.json").read_text())
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
 
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in Draft7Validator(schema).iter_errors(compose)]
 

@@ -17,15 +17,14 @@ from pathlib import Path
 import pytest
 
 from .scenarios import Outcome, Scenario, run_all
+from tests.paths import FULL_DATASET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-SHIPPED = Path(__file__).resolve().parents[2] / "plugins" / "bankml" / "resources" / "bank-additional-full.csv.gz"
 
 
 def _files() -> dict[str, bytes]:
-    original = gzip.decompress(SHIPPED.read_bytes())
+    original = gzip.decompress(FULL_DATASET.read_bytes())
     tampered = bytearray(original)
     tampered[len(tampered) // 2] ^= 1  # one flipped bit: a corrupted download
     header, _, rest = original.partition(b"\r\n")

@@ -15,9 +15,9 @@ from sagemaker_emulator.xgboost_container.training import parse_metrics
 from sagemaker_emulator.xgboost_container.versions import VERSIONS
 
 from .jobs import CSV_CHANNEL, TUTORIAL_HYPERPARAMETERS, binary_data, csv_text, failure_of
+from tests.paths import FULL_DATASET
 
 BOTH = pytest.mark.parametrize("version", list(VERSIONS.values()), ids=list(VERSIONS))
-BANK = Path("/work/shared/data/bank-additional-full.csv.gz")
 
 
 def split_files(rows: int = 300, features: int = 6) -> dict[str, str]:
@@ -266,7 +266,7 @@ def test_parse_metrics(line: str, metrics: dict[str, float]) -> None:
 @pytest.fixture(scope="module")
 def bank_files() -> tuple[dict[str, str], pd.DataFrame]:
     """6,000 random rows of the UCI data, one-hot encoded like the tutorial (label first, no header)."""
-    with gzip.open(BANK, "rt") as text:
+    with gzip.open(FULL_DATASET, "rt") as text:
         data = pd.read_csv(text, sep=";")
     data = data.drop(columns=["duration"]).sample(n=6000, random_state=1729)
     features = pd.get_dummies(data.drop(columns=["y"]), dtype=np.uint8)

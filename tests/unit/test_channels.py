@@ -14,8 +14,8 @@ from bankml.data.channels import write_channels
 from bankml.data.features import build_model_frame
 from bankml.data.schema import read_raw
 from bankml.data.split import Splits, split_model_frame
+from tests.paths import FULL_DATASET
 
-SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
 
 
 def _frame(rows: int = 4, offset: int = 0) -> pd.DataFrame:
@@ -87,7 +87,7 @@ def test_no_validation_channel_removes_a_stale_one(tmp_path: Path) -> None:
 
 
 def test_tutorial_channels_of_the_real_data(tmp_path: Path) -> None:
-    raw = read_raw(SHARED_DATA / "bank-additional-full.csv.gz")
+    raw = read_raw(FULL_DATASET)
     channels = write_channels(split_model_frame(build_model_frame(raw, "tutorial"), "tutorial"), tmp_path)
 
     shapes = {name: (channel.rows, channel.columns) for name, channel in channels.items()}

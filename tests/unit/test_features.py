@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,19 +9,19 @@ import pytest
 
 from bankml.data.features import FEATURE_SETS, build_model_frame, feature_columns
 from bankml.data.schema import ECONOMIC_COLUMNS, SchemaError, read_raw
+from tests.paths import FULL_DATASET, TUTORIAL_CLEAN
 
-SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
 def raw() -> pd.DataFrame:
-    return read_raw(SHARED_DATA / "bank-additional-full.csv.gz")
+    return read_raw(FULL_DATASET)
 
 
 @pytest.fixture(scope="module")
 def bank_clean() -> pd.DataFrame:
     """The tutorial's input with its two label columns folded into y = y_yes, placed first."""
-    clean = pd.read_csv(SHARED_DATA / "bank_clean.csv.gz", index_col=0)
+    clean = pd.read_csv(TUTORIAL_CLEAN, index_col=0)
     assert clean.shape == (41188, 61)
     return pd.concat([clean["y_yes"].rename("y"), clean.drop(columns=["y_no", "y_yes"])], axis=1)
 

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from bankml.data.schema import RAW_COLUMNS, SchemaError, read_raw, validate_raw
+from tests.paths import FULL_DATASET, SAMPLE_DATASET
 
-SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
 def raw() -> pd.DataFrame:
-    return read_raw(SHARED_DATA / "bank-additional-full.csv.gz")
+    return read_raw(FULL_DATASET)
 
 
 def test_read_raw_gives_the_documented_shape_and_columns(raw: pd.DataFrame) -> None:
@@ -26,7 +26,7 @@ def test_read_raw_gives_the_documented_shape_and_columns(raw: pd.DataFrame) -> N
 
 def test_the_real_files_are_valid(raw: pd.DataFrame) -> None:
     validate_raw(raw)
-    validate_raw(read_raw(SHARED_DATA / "bank-additional.csv.gz"))
+    validate_raw(read_raw(SAMPLE_DATASET))
 
 
 def test_missing_and_unexpected_columns_are_listed(raw: pd.DataFrame) -> None:

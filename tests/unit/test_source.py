@@ -22,8 +22,8 @@ from bankml.data.source import (
     DatasetIntegrityError,
     fetch_raw_dataset,
 )
+from tests.paths import FULL_DATASET
 
-SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -36,7 +36,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 @pytest.fixture(scope="session")
 def csv_bytes() -> bytes:
-    return gzip.decompress((SHARED_DATA / "bank-additional-full.csv.gz").read_bytes())
+    return gzip.decompress((FULL_DATASET).read_bytes())
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ the published one fails here, without SageMaker.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -15,10 +14,10 @@ from bankml.data.features import build_model_frame
 from bankml.data.schema import read_raw
 from bankml.data.split import split_model_frame
 from bankml.evaluation.metrics import compute_metrics
+from tests.paths import FULL_DATASET
 
 xgboost = pytest.importorskip("xgboost")
 
-SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
 TUTORIAL_HYPERPARAMETERS = {
     "max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.8,
     "objective": "binary:logistic", "seed": 0,
@@ -28,7 +27,7 @@ PUBLISHED_ACCURACY = 0.895
 
 
 def _test_metrics(feature_set: str) -> dict:
-    raw = read_raw(SHARED_DATA / "bank-additional-full.csv.gz")
+    raw = read_raw(FULL_DATASET)
     splits = split_model_frame(build_model_frame(raw, feature_set), feature_set)
     train = xgboost.DMatrix(splits.train.iloc[:, 1:].to_numpy(float), label=splits.train["y"].to_numpy())
     booster = xgboost.train(TUTORIAL_HYPERPARAMETERS, train, num_boost_round=NUM_ROUND)
