@@ -11,7 +11,7 @@ DAG: will a client subscribe to a term deposit (UCI bank-marketing data, CC BY 4
 | `download` | fetches the UCI archive and verifies its sha256 (offline: the copy shipped with the project) |
 | `prepare` | validates the schema, builds the feature set, splits deterministically, writes CSV channels |
 | `upload` | puts the channels under `s3://<bucket>/<prefix>/<run key>/data/` |
-| `training_config`, `train` | `SageMakerTrainingOperator` with the built-in XGBoost image; logs in the task log |
+| `training_config`, `train` | `SageMakerTrainingOperator` with the built-in XGBoost image; its CloudWatch log and status changes in the task log |
 | `deploy` | model, endpoint config and endpoint, waiting for InService |
 | `evaluate` | scores the test set through the endpoint; confusion matrix, metrics, plots to S3; quality gate `min_auc` |
 | `teardown` | deletes the endpoint, its configs and models (runs whatever failed before it) and logs the run's cost |
@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
 from airflow.sdk import DAG, TriggerRule, setup, task, teardown
 
 from bankml import tasks
 from bankml.dag_params import dag_params
 from bankml.operators import RunEndpointOperator
 from bankml.settings import Settings
+from bankml.training_operator import TailedTrainingOperator
 
 settings = Settings.from_env()
 
@@ -94,12 +94,12 @@ with DAG(
     run_plan >> preflight() >> raw
     uploaded = upload(run_plan, prepare(run_plan, raw))
 
-    train = SageMakerTrainingOperator(
+    train = TailedTrainingOperator(
         task_id="train",
         config=training_config(run_plan, uploaded),
         aws_conn_id=settings.aws_conn_id,
-        print_log=True,
         check_interval=settings.poll_seconds,
+        describe_interval=settings.training_describe_seconds,
     )
     deploy = RunEndpointOperator(
         task_id="deploy",

@@ -25,6 +25,7 @@ class Settings:
     schedule: str | None
     cache_dir: Path
     poll_seconds: int
+    training_describe_seconds: int
     task_retries: int
     retry_delay_seconds: int
     evaluate_timeout_seconds: int
@@ -44,6 +45,8 @@ class Settings:
             schedule=None if schedule.lower() in ("", "none", "off") else schedule,
             cache_dir=Path(env.get("BANKML_CACHE_DIR", airflow_home / "bankml-cache")),
             poll_seconds=int(env.get("BANKML_POLL_SECONDS", "30")),
+            training_describe_seconds=int(env.get("BANKML_TRAINING_DESCRIBE_SECONDS",
+                                                  env.get("BANKML_POLL_SECONDS", "30"))),
             task_retries=int(env.get("BANKML_TASK_RETRIES", "1")),
             retry_delay_seconds=int(env.get("BANKML_RETRY_DELAY_SECONDS", "30")),
             evaluate_timeout_seconds=int(env.get("BANKML_EVALUATE_TIMEOUT_SECONDS", "1800")),
