@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from airflow.sdk import Param
 
 from bankml.data.source import DEFAULT_URL, EXPECTED_SHA256
@@ -25,12 +27,14 @@ def dag_params() -> dict[str, Param]:
             ),
         ),
         "hyperparameters": Param(
-            dict(TUTORIAL_HYPERPARAMETERS),
+            {},
             type="object",
-            title="XGBoost hyperparameters",
+            title="XGBoost hyperparameter overrides",
             description=(
-                "Passed to the built-in algorithm as strings. The tutorial's values without "
-                "'silent', which containers 1.2-1 and later refuse."
+                "Only the keys to change, e.g. {\"num_round\": \"50\"}; a key set to null removes a "
+                f"default. Defaults (the tutorial's, without 'silent', which containers 1.2-1 and later "
+                f"refuse): {json.dumps(TUTORIAL_HYPERPARAMETERS)}. Values are passed as strings; "
+                "the train task logs the effective set."
             ),
         ),
         "xgboost_version": Param(

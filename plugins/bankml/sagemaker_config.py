@@ -28,6 +28,29 @@ DEFAULT_XGBOOST_VERSION = "3.0-5"
 CSV = "text/csv"
 
 
+# evaluate scores the test set as probabilities: any other objective would train, deploy and
+# bill before evaluate could refuse its scores.
+REQUIRED_OBJECTIVE = "binary:logistic"
+
+
+def effective_hyperparameters(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The tutorial's hyperparameters with the trigger's overrides: a key given replaces its
+    default, a key set to null removes it, every other default stays."""
+    merged: dict[str, Any] = dict(TUTORIAL_HYPERPARAMETERS)
+    for name, value in (overrides or {}).items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    objective = merged.get("objective")
+    if objective != REQUIRED_OBJECTIVE:
+        raise ValueError(
+            f"hyperparameter objective must stay {REQUIRED_OBJECTIVE!r} (evaluate needs probabilities), "
+            f"got {objective!r}: leave 'objective' out of the hyperparameters Param to keep the default"
+        )
+    return merged
+
+
 def hyperparameter_strings(hyperparameters: Mapping[str, Any]) -> dict[str, str]:
     """SageMaker requires every value to be a string; booleans as xgboost spells them."""
     if len(hyperparameters) > 100:

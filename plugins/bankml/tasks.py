@@ -102,7 +102,8 @@ def download(settings: Settings, params: dict[str, Any]) -> dict[str, str]:
     raw = fetch_raw_dataset(
         params["data_url"], settings.cache_dir / "raw", expected_sha256=params["data_sha256"]
     )
-    log.info(raw.message)
+    # The shipped copy is the same file, but a URL that does not answer is worth a person's look.
+    log.log(logging.WARNING if raw.origin == "shipped" else logging.INFO, raw.message)
     return {"path": str(raw.path), "sha256": raw.sha256, "origin": raw.origin}
 
 
@@ -173,21 +174,24 @@ def training_config(
     settings: Settings, plan: dict[str, str], uploaded: dict[str, str], params: dict[str, Any]
 ) -> dict[str, Any]:
     """CreateTrainingJob request for SageMakerTrainingOperator (train and validation only)."""
-    from bankml.sagemaker_config import training_job_config
+    from bankml.sagemaker_config import effective_hyperparameters, training_job_config
 
     run = RunPlan.from_dict(plan)
     channels = {name: uri for name, uri in uploaded.items() if name in ("train", "validation")}
+    hyperparameters = effective_hyperparameters(params["hyperparameters"])
     config = training_job_config(
         run,
         image_uri=image_uri(settings, params["xgboost_version"]),
         role_arn=settings.role_arn,
         channels=channels,
-        hyperparameters=params["hyperparameters"],
+        hyperparameters=hyperparameters,
         instance_type=params["training_instance_type"],
         max_runtime_seconds=params["max_training_seconds"],
         created_at=_now(),
     )
-    log.info("Training image %s", config["AlgorithmSpecification"]["TrainingImage"])
+    log.info("Training image %s; hyperparameters (overrides %s): %s",
+             config["AlgorithmSpecification"]["TrainingImage"], json.dumps(params["hyperparameters"]),
+             json.dumps(config["HyperParameters"]))
     return config
 
 

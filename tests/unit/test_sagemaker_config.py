@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from bankml.run_plan import plan_run
 from bankml.sagemaker_config import (
     TUTORIAL_HYPERPARAMETERS,
+    effective_hyperparameters,
     endpoint_config,
     hyperparameter_strings,
     training_job_config,
@@ -71,3 +72,36 @@ def test_endpoint_config_names_carry_the_try_number():
     assert config["Endpoint"] == {"EndpointName": PLAN.endpoint_name,
                                   "EndpointConfigName": PLAN.endpoint_config_name(3),
                                   "Tags": PLAN.tags("t")}
+
+
+def test_no_overrides_keep_the_tutorial_hyperparameters() -> None:
+    assert effective_hyperparameters({}) == TUTORIAL_HYPERPARAMETERS
+    assert effective_hyperparameters(None) == TUTORIAL_HYPERPARAMETERS
+
+
+def test_a_partial_override_changes_only_its_keys() -> None:
+    merged = effective_hyperparameters({"num_round": "10", "colsample_bytree": 0.5})
+    assert merged == {**TUTORIAL_HYPERPARAMETERS, "num_round": "10", "colsample_bytree": 0.5}
+    assert merged["objective"] == "binary:logistic"
+
+
+def test_null_removes_a_default_and_ignores_unknown_keys() -> None:
+    merged = effective_hyperparameters({"gamma": None, "not_a_default": None})
+    assert "gamma" not in merged and "not_a_default" not in merged
+    assert set(merged) == set(TUTORIAL_HYPERPARAMETERS) - {"gamma"}
+
+
+@pytest.mark.parametrize("overrides", [{"objective": None}, {"objective": "reg:squarederror"}])
+def test_an_objective_without_probabilities_fails_before_training(overrides: dict) -> None:
+    with pytest.raises(ValueError, match="objective must stay 'binary:logistic'.*leave 'objective' out"):
+        effective_hyperparameters(overrides)
+
+
+def test_the_trigger_form_shows_the_defaults_and_starts_without_overrides() -> None:
+    from bankml.dag_params import dag_params
+
+    param = dag_params()["hyperparameters"]
+    assert param.value == {}
+    for name, value in TUTORIAL_HYPERPARAMETERS.items():
+        assert f'"{name}": "{value}"' in param.description
+    assert "null removes" in param.description
