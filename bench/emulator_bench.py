@@ -1,7 +1,7 @@
 """Benchmark the SageMaker emulator's InvokeEndpoint.
 
 Starts the emulator on a free port, trains the tutorial's XGBoost model on the tutorial split
-(rebuilt here from bank-additional-full.csv.gz with the recipe in /work/shared/data/README.md),
+(rebuilt here from the shipped bank-additional-full.csv.gz with the recipe in tests/data/README.md),
 deploys it and prints:
   - InvokeEndpoint latency p50/p99 for a one-row CSV payload;
   - seconds to score the 12,357-row test set through the endpoint (a few large CSV chunks sent

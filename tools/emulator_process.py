@@ -53,6 +53,11 @@ class EmulatorProcess:
     def start(cls, log_path: Path, port: int | None = None, timeout: float = 60.0,
               detached: bool = False) -> EmulatorProcess:
         """`detached` puts it in its own session, so it outlives the caller (`make up`)."""
+        return cls.launch(log_path, port, detached).wait_until_ready(timeout)
+
+    @classmethod
+    def launch(cls, log_path: Path, port: int | None = None, detached: bool = False) -> EmulatorProcess:
+        """Start the process without waiting for it, so its start-up overlaps other work."""
         port = port or free_port()
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = log_path.open("wb")
@@ -62,15 +67,20 @@ class EmulatorProcess:
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdin=subprocess.DEVNULL, start_new_session=detached,
         )
-        emulator = cls(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, _log=log)
+        return cls(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, _log=log)
+
+    def wait_until_ready(self, timeout: float = 60.0) -> EmulatorProcess:
+        """Block until this process says it listens and answers health; stop it on failure."""
+        assert self.process is not None and self.log_path is not None
         deadline = time.monotonic() + timeout
         # Ours must say it listens: a health answer alone may come from another emulator on the port.
-        while "listening on" not in log_path.read_text(errors="replace") or not is_healthy(emulator.url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                emulator.stop()
-                raise RuntimeError(f"the emulator did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        return emulator
+        while "listening on" not in self.log_path.read_text(errors="replace") or not is_healthy(self.url):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the emulator did not start; see {self.log_path}:\n"
+                                   f"{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        return self
 
     def control(self, method: str, path: str, body: dict | None = None) -> dict:
         """Call the emulator's /_emulator control API (faults, delays, reset)."""
