@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.airflow_home import DAG_ID, ROOT, DagTestResult, airflow_env, dags_test, migrate
-from tools.demo_report import exception_message, first_failed_task, param_error, task_section, task_table, warnings_of
+from tools.demo_report import exception_message, first_failed_task, param_error, task_log, task_table, warnings_of
 from tools.emulator_process import BUCKET, EmulatorProcess, free_port, is_healthy, port_is_free
 
 sys.path.insert(0, str(ROOT / "plugins"))  # the pipeline's library, as Airflow's plugins folder has it
@@ -110,7 +110,7 @@ def explain_failure(result: DagTestResult, record: RunRecord) -> str:
     failed = first_failed_task(result.task_states, record.order)
     if failed is None:
         return f"The run ended {result.run_state} with no failed task (exit code {result.returncode})."
-    message = exception_message(task_section(result.output, failed)) or "(no exception in its log)"
+    message = exception_message(task_log(result.output, failed)) or "(no exception in its log)"
     return f"Task '{failed}' failed:\n{message}"
 
 

@@ -19,17 +19,21 @@ STATE_WORDS = {"upstream_failed": "upstream failed", "skipped": "skipped", "remo
 MAX_MESSAGE = 2000
 
 
-def task_section(output: str, task_id: str) -> str:
-    """The lines `dags test` printed while running one task (its last try), or ''."""
-    start = output.rfind(f"[DAG TEST] starting task_id={task_id} ")
-    if start < 0:
-        return ""
-    end = output.find(f"[DAG TEST] end task task_id={task_id} ", start)
-    return output[start:] if end < 0 else output[start:end]
+def task_log(output: str, task_id: str) -> str:
+    """What one task logged, all its tries: the lines between its start and end markers."""
+    lines, inside = [], False
+    for line in output.splitlines():
+        if "[DAG TEST] starting task_id=" in line:
+            inside = f"task_id={task_id} " in line
+        elif f"[DAG TEST] end task task_id={task_id} " in line:
+            inside = False
+        if inside:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def exception_message(section: str) -> str | None:
-    """The exception the task raised, from the traceback after "Task failed with exception":
+    """The exception the task raised (its last try), from the traceback after "Task failed with exception":
     its type and whole message (a FailureReason often spans lines, even a traceback of its own).
     Of a chain ("The above exception was the direct cause ...") the last one is the task's."""
     marker = section.rfind("Task failed with exception")

@@ -18,6 +18,7 @@ import boto3
 from bankml.teardown import run_resources
 
 from tools.airflow_home import DagTestResult, airflow_env, dags_test, migrate
+from tools.demo_report import task_log
 from tools.emulator_process import BUCKET, EmulatorProcess
 
 
@@ -58,18 +59,6 @@ class Outcome:
     def explain(self) -> str:
         return f"{self.scenario.name}: state={self.result.run_state} tasks={self.result.task_states}\n" \
                f"{self.result.output[-6000:]}"
-
-
-def task_log(output: str, task_id: str) -> str:
-    lines, inside = [], False
-    for line in output.splitlines():
-        if "[DAG TEST] starting task_id=" in line:
-            inside = f"task_id={task_id} " in line
-        elif f"[DAG TEST] end task task_id={task_id} " in line:
-            inside = False
-        if inside:
-            lines.append(line)
-    return "\n".join(lines)
 
 
 def _xcoms(home: Path) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from tools.demo_report import (
     exception_message,
     first_failed_task,
     param_error,
-    task_section,
+    task_log,
     task_table,
     warnings_of,
 )
@@ -54,7 +54,7 @@ RuntimeError: Endpoint bankml-x is Failed: The primary container did not pass th
 
 
 def test_the_failed_tasks_whole_message_with_the_reason_inside_it() -> None:
-    message = exception_message(task_section(TRAIN_FAILED, "train"))
+    message = exception_message(task_log(TRAIN_FAILED, "train"))
     assert message.startswith("bankml.training_operator.TrainingJobFailed: Training job bankml-")
     assert "is Failed: AlgorithmError: framework error:" in message
     assert message.endswith("Hyperparameter num_round: 0 is not in [1, +inf)")
@@ -62,13 +62,13 @@ def test_the_failed_tasks_whole_message_with_the_reason_inside_it() -> None:
 
 
 def test_of_a_chain_the_exception_the_task_raised_last() -> None:
-    message = exception_message(task_section(DEPLOY_CHAINED, "deploy"))
+    message = exception_message(task_log(DEPLOY_CHAINED, "deploy"))
     assert message == "RuntimeError: Endpoint bankml-x is Failed: The primary container did not pass the ping health check."
 
 
 def test_a_task_without_an_exception_or_not_run() -> None:
-    assert exception_message(task_section(TRAIN_FAILED, "teardown")) is None
-    assert task_section(TRAIN_FAILED, "evaluate") == ""
+    assert exception_message(task_log(TRAIN_FAILED, "teardown")) is None
+    assert task_log(TRAIN_FAILED, "evaluate") == ""
 
 
 def test_the_first_failed_task_in_run_order_not_the_teardown() -> None:
