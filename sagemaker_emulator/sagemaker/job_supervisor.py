@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from ..scratch import inside
 from ..xgboost_container.errors import UnsupportedImageError
 from ..xgboost_container.versions import resolve_image
-
 from .errors import internal_failure
 
 if TYPE_CHECKING:
