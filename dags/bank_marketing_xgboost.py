@@ -109,7 +109,7 @@ with DAG(
         instance_type="{{ params.endpoint_instance_type }}",
         aws_conn_id=settings.aws_conn_id,
         check_interval=settings.poll_seconds,
-        max_ingestion_time=settings.endpoint_wait_seconds,
+        wait_seconds=settings.endpoint_wait_seconds,
     )
     evaluation = evaluate(run_plan, uploaded, train.output)
     cleanup = delete_run_resources(run_plan).as_teardown(setups=run_plan)

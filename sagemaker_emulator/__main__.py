@@ -48,6 +48,9 @@ def server_parser() -> argparse.ArgumentParser:
                         help="S3 bucket to create at start (repeatable; env SAGEMAKER_EMULATOR_CREATE_BUCKETS, comma-separated)")
     parser.add_argument("--create-role", action="append", default=env.create_roles, metavar="NAME",
                         help="IAM role SageMaker may assume, created at start (repeatable; env SAGEMAKER_EMULATOR_CREATE_ROLES)")
+    parser.add_argument("--allow-origin", action="append", default=env.allow_origins, metavar="ORIGIN",
+                        help="browser origin (e.g. http://localhost:3000, or * for any) allowed to call the "
+                             "emulator; none by default (repeatable; env SAGEMAKER_EMULATOR_ALLOW_ORIGINS)")
     return parser  # fmt: skip
 
 
@@ -163,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     settings.host, settings.port = args.host, args.port
     settings.create_buckets, settings.create_roles = args.create_bucket, args.create_role
+    settings.allow_origins = args.allow_origin
     return serve(settings)
 
 

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .settings import Delays
+
 if TYPE_CHECKING:
     from .sagemaker.models import SageMakerBackend
+
+
+MOTO_SERVICES = ("s3", "logs", "sts", "iam")
+MAX_CONTROL_BODY_BYTES = 64 * 1024
 
 
 @dataclass
@@ -88,6 +96,7 @@ class Faults:
         with self._lock:
             self.training_failure: str | None = None
             self.endpoint_failure: str | None = None
+            self.endpoint_crash: str | None = None
             self.invocation_errors: CountedFault | None = None
             self.throttle: CountedFault | None = None
             self.latency: LatencyFault | None = None
@@ -95,17 +104,14 @@ class Faults:
 
     def arm(self, body: dict[str, Any]) -> None:
         """Apply a POST /_emulator/faults body; raises ValueError on anything unknown or malformed."""
-        known = {"fail_next_training_job", "fail_next_endpoint", "invocation_errors", "throttle_invocations",
-                 "invocation_latency", "request_errors"}
-        unknown = set(body) - known
-        if unknown:
-            raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {sorted(known)}")
-        parsed = {key: _parse(key, value) for key, value in body.items()}
+        parsed = _parse(body)
         with self._lock:
             if "fail_next_training_job" in parsed:
                 self.training_failure = parsed["fail_next_training_job"]
             if "fail_next_endpoint" in parsed:
                 self.endpoint_failure = parsed["fail_next_endpoint"]
+            if "crash_next_endpoint" in parsed:
+                self.endpoint_crash = parsed["crash_next_endpoint"]
             if "invocation_errors" in parsed:
                 self.invocation_errors = parsed["invocation_errors"]
             if "throttle_invocations" in parsed:
@@ -120,6 +126,7 @@ class Faults:
             return {
                 "fail_next_training_job": self.training_failure,
                 "fail_next_endpoint": self.endpoint_failure,
+                "crash_next_endpoint": self.endpoint_crash,
                 "invocation_errors": self.invocation_errors and self.invocation_errors.as_dict(),
                 "throttle_invocations": self.throttle and self.throttle.as_dict(),
                 "invocation_latency": self.latency and self.latency.as_dict(),
@@ -135,6 +142,12 @@ class Faults:
         with self._lock:
             reason, self.endpoint_failure = self.endpoint_failure, None
             return reason
+
+    def take_endpoint_crash(self) -> str | None:
+        """A message the next deployment thread raises as an unexpected exception (an emulator bug)."""
+        with self._lock:
+            message, self.endpoint_crash = self.endpoint_crash, None
+            return message
 
     def take_invocation_fault(self) -> InvocationFault | None:
         """Count this invocation against the armed faults; throttling is checked first."""
@@ -180,61 +193,78 @@ def _hit(fault: CountedFault | LatencyFault | RequestFault) -> bool:
     return True
 
 
-def _parse(key: str, value: Any) -> Any:
-    if key == "invocation_latency":
-        return _parse_latency(value)
-    if key == "request_errors":
-        return _parse_request_errors(value)
-    if key in ("fail_next_training_job", "fail_next_endpoint"):
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{key} must be a non-empty string (the FailureReason)")
-        return value
-    if not isinstance(value, dict):
-        raise ValueError(f"{key} must be an object like {{\"count\": 3, \"after\": 0}}")
-    allowed = {"count", "after"} | ({"status", "message"} if key == "invocation_errors" else set())
-    if set(value) - allowed or "count" not in value:
-        raise ValueError(f"{key} needs count and accepts only {sorted(allowed)}")
-    fault = CountedFault(**value)
-    _check_counts(key, fault.count, fault.after)
-    if isinstance(fault.status, bool) or not isinstance(fault.status, int) or fault.status < 0:
-        raise ValueError(f"{key}.status must be an integer >= 0")
-    if key == "invocation_errors" and not 400 <= fault.status <= 599:
-        raise ValueError("invocation_errors.status must be an HTTP error status (400-599)")
-    if not isinstance(fault.message, str):
-        raise ValueError(f"{key}.message must be a string")
-    return fault
+def _counted(extra: dict[str, Any] | None = None, required: tuple[str, ...] = ("count",)) -> dict[str, Any]:
+    """A fault object: `count` (>= 1) and `after` (>= 0) plus its own members; nothing else."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(required),
+        "properties": {"count": {"type": "integer", "minimum": 1}, "after": {"type": "integer", "minimum": 0},
+                       **(extra or {})},
+    }
 
 
-def _parse_latency(value: Any) -> LatencyFault:
-    if not isinstance(value, dict) or set(value) - {"seconds", "count", "after"} or not {"seconds", "count"} <= set(value):
-        raise ValueError('invocation_latency must be like {"seconds": 2, "count": 10, "after": 0}')
-    fault = LatencyFault(**value)
-    if isinstance(fault.seconds, bool) or not isinstance(fault.seconds, (int, float)) or not 0 < fault.seconds <= 300:
-        raise ValueError("invocation_latency.seconds must be a number in (0, 300]")
-    _check_counts("invocation_latency", fault.count, fault.after)
-    return fault
+_REASON = {"type": "string", "minLength": 1, "maxLength": 1024}
+_MESSAGE = {"type": "string", "maxLength": 1024}
+_ERROR_STATUS = {"type": "integer", "minimum": 400, "maximum": 599}
+
+# The one declared spec of POST /_emulator/faults (served at GET /_emulator/spec); nothing else is accepted.
+FAULTS_SPEC: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "fail_next_training_job": _REASON,
+        "fail_next_endpoint": _REASON,
+        "crash_next_endpoint": _REASON,
+        "invocation_errors": _counted({"status": _ERROR_STATUS, "message": _MESSAGE}),
+        "throttle_invocations": _counted(),
+        "invocation_latency": _counted(
+            {"seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300}}, required=("seconds", "count")
+        ),
+        "request_errors": _counted(
+            {
+                "service": {"enum": list(MOTO_SERVICES)},
+                "method": {"enum": ["GET", "HEAD", "PUT", "POST", "DELETE", "get", "head", "put", "post", "delete"]},
+                "path_contains": {"type": "string", "maxLength": 1024},
+                "status": _ERROR_STATUS,
+                "code": {"type": "string", "pattern": "^[A-Za-z0-9.]{1,64}$"},
+                "message": _MESSAGE,
+            },
+            required=("service", "count"),
+        ),
+    },
+}
+DELAYS_SPEC: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {f.name: {"type": "number", "minimum": 0, "maximum": 3600} for f in fields(Delays)},
+}
+CONTROL_SPEC = {"faults": FAULTS_SPEC, "delays": DELAYS_SPEC}
+_VALIDATORS = {name: Draft202012Validator(spec) for name, spec in CONTROL_SPEC.items()}
 
 
-def _parse_request_errors(value: Any) -> RequestFault:
-    allowed = {"service", "method", "path_contains", "count", "after", "status", "code", "message"}
-    if not isinstance(value, dict) or set(value) - allowed or not {"service", "count"} <= set(value):
-        raise ValueError(f"request_errors needs service and count and accepts only {sorted(allowed)}")
-    fault = RequestFault(**value)
-    if fault.service in ("sagemaker", ""):
-        raise ValueError("request_errors is for the moto-served services (s3, logs, sts, iam); "
-                         "use the SageMaker faults for SageMaker")
-    if not isinstance(fault.status, int) or not 400 <= fault.status <= 599:
-        raise ValueError("request_errors.status must be an HTTP error status (400-599)")
-    _check_counts("request_errors", fault.count, fault.after)
-    return fault
+def check_against_spec(name: str, body: Any) -> None:
+    """Raise ValueError naming the first member of `body` that CONTROL_SPEC[name] refuses."""
+    error = best_match(_VALIDATORS[name].iter_errors(body))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "body"
+        raise ValueError(f"{where}: {_short(error.message)}")
 
 
-def _check_counts(key: str, count: Any, after: Any) -> None:
-    for name, number in (("count", count), ("after", after)):
-        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-            raise ValueError(f"{key}.{name} must be an integer >= 0")
-    if count < 1:
-        raise ValueError(f"{key}.count must be >= 1")
+def _parse(body: dict[str, Any]) -> dict[str, Any]:
+    """Check a POST /_emulator/faults body against FAULTS_SPEC, then build the fault objects."""
+    check_against_spec("faults", body)
+    builders: dict[str, Any] = {
+        "invocation_errors": lambda v: CountedFault(**v),
+        "throttle_invocations": lambda v: CountedFault(**v),
+        "invocation_latency": lambda v: LatencyFault(**v),
+        "request_errors": lambda v: RequestFault(**v),
+    }
+    return {key: builders.get(key, lambda v: v)(value) for key, value in body.items()}
+
+
+def _short(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[:limit] + "..."
 
 
 def control_routes(backend: SageMakerBackend) -> list[Route]:
@@ -264,7 +294,9 @@ def control_routes(backend: SageMakerBackend) -> list[Route]:
     async def delays_api(request: Request) -> JSONResponse:
         if request.method == "POST":
             try:
-                delays.update(await _json_object(request))
+                changes = await _json_object(request)
+                check_against_spec("delays", changes)
+                delays.update(changes)
             except ValueError as error:
                 return JSONResponse({"error": str(error)}, status_code=400)
         return JSONResponse(delays.as_dict())
@@ -273,19 +305,28 @@ def control_routes(backend: SageMakerBackend) -> list[Route]:
         backend.reset()
         return JSONResponse({"status": "reset"})
 
+    async def spec(request: Request) -> JSONResponse:
+        return JSONResponse(CONTROL_SPEC)
+
     return [
         Route("/_emulator/health", health, methods=["GET"]),
         Route("/_emulator/faults", faults_api, methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/delays", delays_api, methods=["GET", "POST"]),
         Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/spec", spec, methods=["GET"]),
     ]
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_CONTROL_BODY_BYTES:
+        raise ValueError(f"body is larger than {MAX_CONTROL_BODY_BYTES} bytes")
     try:
-        body = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError as error:
+        body = json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"body is not JSON: {error}") from None
+    except RecursionError:
+        raise ValueError("body is not JSON the emulator reads: nested too deeply") from None
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
     return body

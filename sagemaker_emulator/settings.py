@@ -39,19 +39,41 @@ class Delays:
                 values[f.name] = float(raw)
         return cls(**values)
 
-    def update(self, changes: dict[str, object]) -> None:
-        """Apply a partial update; raises ValueError naming the bad key or value."""
-        known = {f.name for f in fields(self)}
-        for key, value in changes.items():
-            if key not in known:
-                raise ValueError(f"unknown delay {key!r}; known: {', '.join(sorted(known))}")
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"delay {key!r} must be a number >= 0, got {value!r}")
+    def update(self, changes: dict[str, float]) -> None:
+        """Apply a partial update already checked against faults.DELAYS_SPEC."""
         for key, value in changes.items():
             setattr(self, key, float(value))
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
+
+
+@dataclass
+class Limits:
+    """What one client may cost the machine the emulator runs on (see README "Limits")."""
+
+    invocation_timeout_seconds: float = 60.0  # SageMaker's: the model must answer within 60 s
+    max_model_bytes: int = 1024**3  # extracted ModelDataUrl (and the archive itself): a tar bomb stops here
+    max_model_files: int = 10_000
+    max_training_jobs: int = 4  # running at once: each is a process with xgboost in it
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """Read SAGEMAKER_EMULATOR_<FIELD>; every limit must be a positive number."""
+        values: dict[str, float] = {}
+        for f in fields(cls):
+            name = f"SAGEMAKER_EMULATOR_{f.name.upper()}"
+            raw = os.environ.get(name)
+            if raw is None:
+                continue
+            try:
+                value = float(raw) if f.type == "float" else int(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a {f.type}, got {raw!r}") from None
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, got {raw!r}")
+            values[f.name] = value
+        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -62,7 +84,9 @@ class Settings:
     account_id: str = ACCOUNT_ID
     create_buckets: list[str] = field(default_factory=list)
     create_roles: list[str] = field(default_factory=list)
+    allow_origins: list[str] = field(default_factory=list)  # browser origins allowed in; none by default
     delays: Delays = field(default_factory=Delays)
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -72,7 +96,9 @@ class Settings:
             region=os.environ.get("SAGEMAKER_EMULATOR_REGION", DEFAULT_REGION),
             create_buckets=_env_list("SAGEMAKER_EMULATOR_CREATE_BUCKETS"),
             create_roles=_env_list("SAGEMAKER_EMULATOR_CREATE_ROLES"),
+            allow_origins=_env_list("SAGEMAKER_EMULATOR_ALLOW_ORIGINS"),
             delays=Delays.from_env(),
+            limits=Limits.from_env(),
         )
 
     @property

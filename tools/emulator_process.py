@@ -60,7 +60,7 @@ class EmulatorProcess:
         """Start the process without waiting for it, so its start-up overlaps other work."""
         port = port or free_port()
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = log_path.open("wb")
+        log = os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")  # owner-only
         process = subprocess.Popen(
             [sys.executable, "-m", "sagemaker_emulator", "--host", "127.0.0.1", "--port", str(port),
              "--create-bucket", BUCKET, "--create-role", ROLE],

@@ -25,6 +25,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -32,6 +33,8 @@ from tools.airflow_home import AIRFLOW, ROOT, airflow_env
 from tools.emulator_process import BUCKET, EmulatorProcess, is_healthy, port_is_free
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+COMMANDS = {"scheduler": ["scheduler", "--skip-serve-logs"], "triggerer": ["triggerer", "--skip-serve-logs"]}
+PRIVATE_UMASK = 0o077  # the admin password file, logs and the DB: owner-only
 HEALTH_KEYS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 ADMIN = "admin"
 
@@ -85,6 +88,10 @@ def stack_env(stack: Stack, endpoint_url: str, **overrides: str) -> dict[str, st
     """The Airflow components' environment; `overrides` (e.g. BANKML_SCHEDULE) win."""
     settings = {
         "AIRFLOW__API__HOST": "127.0.0.1",
+        # Nothing listens beyond loopback. Airflow 3.3.2's log servers bind every interface with no host
+        # setting (airflow/utils/serve_logs/core.py: host=""), so the scheduler and triggerer run with
+        # --skip-serve-logs: with LocalExecutor on one machine the api-server reads task logs from disk.
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(stack.port),
         # Task processes reach the execution API through the base URL: it must carry the port.
         "AIRFLOW__API__BASE_URL": stack.url,
@@ -134,11 +141,28 @@ def running(stack: Stack) -> dict[str, bool]:
 # ---- start / stop ---------------------------------------------------------------------------
 
 
+def private_file(path: Path) -> Any:
+    """Open `path` for appending, readable by its owner only (0600) even if it existed before."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")
+
+
+def make_private_home(stack: Stack) -> None:
+    """A 0700 home; secrets an earlier (pre-umask) run left readable become 0600."""
+    stack.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for directory in (stack.home, stack.run_dir):
+        os.chmod(directory, 0o700)
+    for secret in (stack.password_file, *stack.run_dir.glob("*.log")):
+        if secret.exists():
+            os.chmod(secret, 0o600)
+
+
 def _spawn(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> int:
-    """Detached (own session and process group), output to its log file."""
-    with stack.log_file(name).open("ab") as log:
+    """Detached (own session and process group), output to its log file, files it creates owner-only."""
+    with private_file(stack.log_file(name)) as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK)
     return process.pid
 
 
@@ -195,7 +219,7 @@ def up(stack: Stack, timeout: float = 240.0, **env_overrides: str) -> tuple[Logi
         raise StackError(f"port {stack.port} on 127.0.0.1 is in use by another program; "
                          f"pick another with --port or BANKML_LOCAL_PORT")
 
-    stack.run_dir.mkdir(parents=True, exist_ok=True)
+    make_private_home(stack)
     for name in (*COMPONENTS, "migrate", "emulator"):
         stack.log_file(name).unlink(missing_ok=True)
     state: dict = {"url": stack.url, "emulator_url": stack.emulator_url, "processes": {}}
@@ -209,14 +233,14 @@ def up(stack: Stack, timeout: float = 240.0, **env_overrides: str) -> tuple[Logi
 
     try:
         env = stack_env(stack, stack.emulator_url, **env_overrides)
-        with stack.log_file("migrate").open("wb") as log:
+        with private_file(stack.log_file("migrate")) as log:
             migrated = subprocess.run([AIRFLOW, "db", "migrate"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                      stdout=log, stderr=subprocess.STDOUT)
+                                      stdout=log, stderr=subprocess.STDOUT, umask=PRIVATE_UMASK)
         if migrated.returncode != 0:
             raise StackError(f"`airflow db migrate` failed; {stack.log_file('migrate')}:\n"
                              f"{_tail(stack.log_file('migrate'))}")
         for name in COMPONENTS:
-            state["processes"][name] = _record(_spawn(stack, name, [AIRFLOW, name], env))
+            state["processes"][name] = _record(_spawn(stack, name, [AIRFLOW, *COMMANDS.get(name, [name])], env))
             _write_state(stack, state)
         _wait_healthy(stack, state, timeout)
     except BaseException:

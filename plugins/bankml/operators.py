@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 TRANSITIONAL = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
 
 
+def wait_attempts(wait_seconds: int, check_interval: int) -> int:
+    """Polls every `check_interval` seconds that fit in `wait_seconds` (at least one)."""
+    return max(1, wait_seconds // check_interval)
+
+
 class RunEndpointOperator(SageMakerEndpointOperator):
     """Deploys the run's trained model to the run's one endpoint.
 
@@ -27,6 +32,10 @@ class RunEndpointOperator(SageMakerEndpointOperator):
     endpoint config (the try number is in their names), and an endpoint left Failed (or
     stuck) by an earlier try is deleted first; a healthy one is updated in place. The
     teardown deletes the models and configs of every try.
+
+    `wait_seconds` bounds the wait for InService in seconds. The provider's `max_ingestion_time`
+    (documented as seconds) is passed to the waiter as its attempt count, so 1800 meant
+    1800 polls, 15 hours at 30 s; here it is derived from `wait_seconds` and `check_interval`.
     """
 
     template_fields: Sequence[str] = (
@@ -45,9 +54,19 @@ class RunEndpointOperator(SageMakerEndpointOperator):
         role_arn: str,
         instance_type: str,
         instance_count: int = 1,
+        wait_seconds: int = 1800,
+        check_interval: int = 30,
         **kwargs: Any,
     ) -> None:
-        super().__init__(config={}, **kwargs)
+        if "max_ingestion_time" in kwargs:
+            raise TypeError("RunEndpointOperator takes wait_seconds (seconds), not max_ingestion_time (attempts)")
+        if wait_seconds < 1 or check_interval < 1:
+            raise ValueError(f"wait_seconds and check_interval must be >= 1, got {wait_seconds} and {check_interval}")
+        super().__init__(
+            config={}, check_interval=check_interval, max_ingestion_time=wait_attempts(wait_seconds, check_interval),
+            **kwargs,
+        )
+        self.wait_seconds = wait_seconds
         self.plan = plan
         self.training = training
         self.role_arn = role_arn
@@ -86,10 +105,7 @@ class RunEndpointOperator(SageMakerEndpointOperator):
         from botocore.exceptions import ClientError
 
         sm = self.hook.conn
-        waiter_config = {
-            "Delay": self.check_interval,
-            "MaxAttempts": max(1, self.max_ingestion_time // max(1, self.check_interval)),
-        }
+        waiter_config = {"Delay": self.check_interval, "MaxAttempts": self.max_ingestion_time}
         try:
             status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
             if status in TRANSITIONAL:

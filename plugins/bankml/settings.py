@@ -37,6 +37,7 @@ class Settings:
         env = os.environ
         airflow_home = Path(env.get("AIRFLOW_HOME", Path.home() / "airflow"))
         schedule = env.get("BANKML_SCHEDULE", "@weekly")
+        poll_seconds = _int_env("BANKML_POLL_SECONDS", 30, minimum=1)
         return cls(
             aws_conn_id=env.get("BANKML_AWS_CONN_ID", "aws_default"),
             bucket=env.get("BANKML_BUCKET", DEFAULT_BUCKET),
@@ -44,11 +45,24 @@ class Settings:
             role_arn=env.get("BANKML_SAGEMAKER_ROLE_ARN", DEFAULT_ROLE_ARN),
             schedule=None if schedule.lower() in ("", "none", "off") else schedule,
             cache_dir=Path(env.get("BANKML_CACHE_DIR", airflow_home / "bankml-cache")),
-            poll_seconds=int(env.get("BANKML_POLL_SECONDS", "30")),
-            training_describe_seconds=int(env.get("BANKML_TRAINING_DESCRIBE_SECONDS",
-                                                  env.get("BANKML_POLL_SECONDS", "30"))),
-            task_retries=int(env.get("BANKML_TASK_RETRIES", "1")),
-            retry_delay_seconds=int(env.get("BANKML_RETRY_DELAY_SECONDS", "30")),
-            evaluate_timeout_seconds=int(env.get("BANKML_EVALUATE_TIMEOUT_SECONDS", "1800")),
-            endpoint_wait_seconds=int(env.get("BANKML_ENDPOINT_WAIT_SECONDS", "1800")),
+            poll_seconds=poll_seconds,
+            training_describe_seconds=_int_env("BANKML_TRAINING_DESCRIBE_SECONDS", poll_seconds, minimum=1),
+            task_retries=_int_env("BANKML_TASK_RETRIES", 1, minimum=0),
+            retry_delay_seconds=_int_env("BANKML_RETRY_DELAY_SECONDS", 30, minimum=0),
+            evaluate_timeout_seconds=_int_env("BANKML_EVALUATE_TIMEOUT_SECONDS", 1800, minimum=1),
+            endpoint_wait_seconds=_int_env("BANKML_ENDPOINT_WAIT_SECONDS", 1800, minimum=1),
         )
+
+
+def _int_env(name: str, default: int, *, minimum: int) -> int:
+    """An integer setting; a value below `minimum` (a 0 s poll interval divides by zero) is refused by name."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value

@@ -232,6 +232,9 @@ def evaluate(
     from bankml.evaluation.plots import confusion_matrix_png, roc_curve_png
     from bankml.evaluation.report import confusion_report
 
+    # Stop scoring before the task's execution_timeout, leaving time to report; the timeout itself also
+    # cancels what is queued (score() never waits for the queue).
+    deadline = time.monotonic() + settings.evaluate_timeout_seconds - min(60, settings.evaluate_timeout_seconds // 10)
     run = RunPlan.from_dict(plan)
     s3 = _s3(settings)
     rows = split_labelled_csv(_read_test_set(s3, uploaded["test"]))
@@ -250,6 +253,7 @@ def evaluate(
         endpoint_invoker(runtime, run.endpoint_name),
         workers=params["evaluation_workers"],
         progress=_progress_logger(),
+        deadline=deadline,
     )
     seconds = time.monotonic() - started
     metrics = compute_metrics(rows.labels, scores)

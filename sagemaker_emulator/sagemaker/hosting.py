@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws_clients import client, split_s3_uri
+from ..scratch import UnsafePath, inside
 from ..settings import Settings
 from ..xgboost_container.errors import ModelLoadError, UnsupportedImageError
 from ..xgboost_container.serving import ScoringService
@@ -112,7 +113,8 @@ class EndpointLogger:
 
 
 def deploy_variant(
-    variant: dict[str, Any], model: dict[str, Any], settings: Settings, logger: EndpointLogger, endpoint: str
+    variant: dict[str, Any], model: dict[str, Any], settings: Settings, logger: EndpointLogger, endpoint: str,
+    scratch: Path,
 ) -> DeployedVariant:
     """Resolve the image, fetch and extract ModelDataUrl, load it; raise DeploymentFailure otherwise."""
     name = variant["VariantName"]
@@ -121,7 +123,7 @@ def deploy_variant(
         version = resolve_image(container["Image"])
     except UnsupportedImageError as error:
         raise DeploymentFailure(f"Image {container['Image']} of model {model['ModelName']} cannot be deployed: {error}") from None
-    with tempfile.TemporaryDirectory(prefix="sagemaker-endpoint-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="endpoint-", dir=scratch) as tmp:
         model_dir = Path(tmp)
         if container.get("ModelDataUrl"):
             _fetch_model_data(container["ModelDataUrl"], model_dir, settings)
@@ -146,8 +148,12 @@ def deploy_variant(
 
 def _fetch_model_data(url: str, model_dir: Path, settings: Settings) -> None:
     bucket, key = split_s3_uri(url)
+    limit = settings.limits.max_model_bytes
     try:
-        body = client("s3", settings.internal_url, settings.region).get_object(Bucket=bucket, Key=key)["Body"].read()
+        response = client("s3", settings.internal_url, settings.region).get_object(Bucket=bucket, Key=key)
+        if response["ContentLength"] > limit:
+            raise DeploymentFailure(_too_large(url, limit))
+        body = response["Body"].read()
     except (BotoCoreError, ClientError):
         raise DeploymentFailure(
             f'Failed to download model data for container "container_1" from URL: "{url}". Please ensure that '
@@ -155,10 +161,30 @@ def _fetch_model_data(url: str, model_dir: Path, settings: Settings) -> None:
             "download the object."
         ) from None
     try:
-        with tarfile.open(fileobj=io.BytesIO(body), mode="r:*") as archive:
-            archive.extractall(model_dir, filter="data")
-    except (tarfile.TarError, OSError, EOFError):
+        _extract(body, model_dir, settings, url)
+    except (tarfile.TarError, OSError, EOFError, UnsafePath):
         raise DeploymentFailure(
             f'Failed to extract model data archive from URL "{url}". Please ensure that the object located at '
             "the URL is a valid tar.gz archive."
         ) from None
+
+
+def _extract(body: bytes, model_dir: Path, settings: Settings, url: str) -> None:
+    """Member by member: every path must stay in model_dir (the "data" filter also refuses links out,
+    devices and absolute names) and the total must stay under the limits, so a tar bomb stops early."""
+    limits = settings.limits
+    written = files = 0
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:*") as archive:
+        for member in archive:
+            inside(model_dir, member.name)
+            files += 1
+            written += member.size if member.isfile() else 0
+            if written > limits.max_model_bytes or files > limits.max_model_files:
+                raise DeploymentFailure(_too_large(url, limits.max_model_bytes, limits.max_model_files))
+            archive.extract(member, model_dir, filter="data")
+
+
+def _too_large(url: str, max_bytes: int, max_files: int | None = None) -> str:
+    files = f" or {max_files} files" if max_files else ""
+    return (f'Model data from URL "{url}" is larger than this emulator extracts ({max_bytes} bytes{files}; '
+            "set SAGEMAKER_EMULATOR_MAX_MODEL_BYTES / _MAX_MODEL_FILES to change it).")

@@ -18,8 +18,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..scratch import inside
 from ..xgboost_container.errors import UnsupportedImageError
 from ..xgboost_container.versions import resolve_image
+from .errors import internal_failure
 
 if TYPE_CHECKING:
     from .models import SageMakerBackend, TrainingJob
@@ -41,7 +43,7 @@ class JobSupervisor:
         self.backend = backend
         self.job = job
         self.injected_failure = injected_failure
-        self.jobdir = backend.workdir / "training" / job.name
+        self.jobdir = inside(backend.workdir / "training", job.name)
         self._stop = threading.Event()
         self._stop_reason: str | None = None  # "Stopped" or "MaxRuntimeExceeded"
         self._process: subprocess.Popen[bytes] | None = None
@@ -67,7 +69,7 @@ class JobSupervisor:
         try:
             self._supervise()
         except Exception as error:  # an emulator bug must not leave the job InProgress forever
-            self._finish("Failed", "Failed", f"InternalServerError: {type(error).__name__}: {error}")
+            self._finish("Failed", "Failed", internal_failure(error))
         finally:
             shutil.rmtree(self.jobdir, ignore_errors=True)
 

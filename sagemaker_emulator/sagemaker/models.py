@@ -9,23 +9,25 @@ once, like the real service.
 
 from __future__ import annotations
 
+import logging
 import shutil
-import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..faults import Faults
+from ..scratch import create_scratch_dir
 from ..settings import Settings
-from .errors import resource_in_use, validation_error
+from .errors import SageMakerError, internal_failure, resource_in_use, validation_error
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
 from .job_supervisor import JobSupervisor
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
 SUPPORTED_INPUT_MODES = ("File",)
 SUPPORTED_COMPRESSION = ("None",)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -193,7 +195,7 @@ class SageMakerBackend:
         self.settings = settings
         self.faults = faults
         self.lock = threading.RLock()
-        self.workdir = Path(tempfile.mkdtemp(prefix="sagemaker-emulator-"))
+        self.workdir = create_scratch_dir()
         self.training_jobs: dict[str, TrainingJob] = {}
         self.supervisors: dict[str, JobSupervisor] = {}
         self.models: dict[str, Model] = {}
@@ -276,6 +278,15 @@ class SageMakerBackend:
         with self.lock:
             if name in self.training_jobs:
                 raise resource_in_use(f"Training job names must be unique within an AWS account and region, and a training job with this name already exists ({self.arn('training-job', name)})")
+            running = sum(1 for job in self.training_jobs.values() if not job.finished)
+            limit = self.settings.limits.max_training_jobs
+            if running >= limit:
+                raise SageMakerError(
+                    "ResourceLimitExceeded",
+                    f"The account-level service limit 'training jobs running at once' is {limit}, with current "
+                    f"utilization of {running}. Wait for a job to finish, or start the emulator with a higher "
+                    "SAGEMAKER_EMULATOR_MAX_TRAINING_JOBS.",
+                )
             now = time.time()
             job = TrainingJob(name=name, arn=self.arn("training-job", name), request=params, creation_time=now)
             job.transition("Starting", "Preparing the instances for training")
@@ -308,15 +319,15 @@ class SageMakerBackend:
 
     def list_training_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            jobs = [job for job in self.training_jobs.values() if _status_matches(job.status, params)]
+            jobs = [job for job in self.training_jobs.values() if _status_matches(job.status, params)
+                    and _modified_matches(job.last_modified_time, params)]
             return _page(jobs, params, "TrainingJobSummaries", default_order="Ascending")
 
     # ---- models --------------------------------------------------------------------------
 
     def create_model(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["ModelName"]
-        if not params.get("PrimaryContainer") and not params.get("Containers"):
-            raise validation_error("1 validation error detected: either PrimaryContainer or Containers must be specified.")
+        _check_model_request(params)
         with self.lock:
             arn = self.arn("model", name)
             if name in self.models:
@@ -416,14 +427,18 @@ class SageMakerBackend:
         generation = endpoint.generation
         variants = [(variant, self._model(variant["ModelName"]).request) for variant in config.request["ProductionVariants"]]
         injected_failure = self.faults.take_endpoint_failure()
+        injected_crash = self.faults.take_endpoint_crash()
 
         def deploy() -> None:
             started = time.monotonic()
+            if injected_crash is not None:
+                raise RuntimeError(injected_crash)
             try:
                 if injected_failure is not None:
                     raise DeploymentFailure(injected_failure)
                 deployment = Deployment(
-                    [deploy_variant(v, m, self.settings, self.endpoint_logger, endpoint.name) for v, m in variants]
+                    [deploy_variant(v, m, self.settings, self.endpoint_logger, endpoint.name, self.workdir)
+                     for v, m in variants]
                 )
                 failure = None
             except DeploymentFailure as error:
@@ -440,7 +455,22 @@ class SageMakerBackend:
                     endpoint.failure_reason = failure
                     endpoint.set_status("Failed")
 
-        threading.Thread(target=deploy, name=f"deploy-{endpoint.name}", daemon=True).start()
+        self._in_background(f"deploy-{endpoint.name}", deploy, endpoint, generation)
+
+    def _in_background(self, name: str, work: Callable[[], None], endpoint: Endpoint, generation: int) -> None:
+        """Run an endpoint's transition on a thread; whatever it raises ends the endpoint Failed, with why."""
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:  # an emulator bug must never leave the endpoint Creating forever
+                log.exception("%s crashed", name)
+                with self.lock:
+                    if self.endpoints.get(endpoint.name) is endpoint and endpoint.generation == generation:
+                        endpoint.failure_reason = internal_failure(error)
+                        endpoint.set_status("Failed")
+
+        threading.Thread(target=run, name=name, daemon=True).start()
 
     def _endpoint(self, name: str) -> Endpoint:
         endpoint = self.endpoints.get(name)
@@ -470,12 +500,13 @@ class SageMakerBackend:
                 if self.endpoints.get(endpoint.name) is endpoint and endpoint.generation == generation:
                     del self.endpoints[endpoint.name]
 
-        threading.Thread(target=remove, name=f"delete-{endpoint.name}", daemon=True).start()
+        self._in_background(f"delete-{endpoint.name}", remove, endpoint, generation)
         return {}
 
     def list_endpoints(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            endpoints = [e for e in self.endpoints.values() if _status_matches(e.status, params)]
+            endpoints = [e for e in self.endpoints.values() if _status_matches(e.status, params)
+                         and _modified_matches(e.last_modified_time, params)]
             return _page(endpoints, params, "Endpoints")
 
     def serving_deployment(self, name: str) -> Deployment | None:
@@ -514,8 +545,28 @@ def _check_training_request(params: dict[str, Any]) -> None:
         raise validation_error(f"OutputDataConfig.S3OutputPath must be an s3:// URL, got {params['OutputDataConfig']['S3OutputPath']!r}.")
 
 
+def _check_model_request(params: dict[str, Any]) -> None:
+    """Every container must name what to run; this emulator deploys images, not model packages."""
+    if not params.get("PrimaryContainer") and not params.get("Containers"):
+        raise validation_error("1 validation error detected: either PrimaryContainer or Containers must be specified.")
+    if params.get("PrimaryContainer") and params.get("Containers"):
+        raise validation_error("Specify either PrimaryContainer or Containers, not both.")
+    containers = [params["PrimaryContainer"]] if params.get("PrimaryContainer") else params["Containers"]
+    for number, container in enumerate(containers, start=1):
+        if "ModelPackageName" in container:
+            raise validation_error(f"Container {number}: ModelPackageName is not supported by sagemaker-emulator; give Image.")
+        if not container.get("Image"):
+            raise validation_error(f"Container {number}: Image must be specified (or ModelPackageName).")
+
+
 def _status_matches(status: str, params: dict[str, Any]) -> bool:
     return "StatusEquals" not in params or status == params["StatusEquals"]
+
+
+def _modified_matches(modified: float, params: dict[str, Any]) -> bool:
+    """LastModifiedTimeAfter/Before, exclusive like CreationTimeAfter/Before."""
+    return (modified > params.get("LastModifiedTimeAfter", float("-inf"))
+            and modified < params.get("LastModifiedTimeBefore", float("inf")))
 
 
 def _page(resources: list[Any], params: dict[str, Any], key: str, default_order: str = "Descending") -> dict[str, Any]:

@@ -6,17 +6,19 @@ Only parsing and serialising live here; the behaviour is in models.py.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .errors import SageMakerError
+from .errors import SageMakerError, internal_failure
 from .models import SageMakerBackend
 from .validation import validate_request
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+log = logging.getLogger(__name__)
 TARGET_PREFIX = "SageMaker."
 
 OPERATIONS = (
@@ -52,14 +54,20 @@ def control_plane(backend: SageMakerBackend) -> Callable[[Request], Any]:
                 )
             try:
                 params = json.loads(await request.body() or b"{}")
-            except json.JSONDecodeError as error:
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise SageMakerError("SerializationException", f"Request body is not valid JSON: {error}") from None
+            except RecursionError:
+                raise SageMakerError("SerializationException", "Request body is nested too deeply") from None
             if not isinstance(params, dict):
                 raise SageMakerError("SerializationException", "Request body must be a JSON object")
-            validate_request(operation, params)
-            result = handlers[operation](params)
+            result = handlers[operation](validate_request(operation, params))
         except SageMakerError as error:
             return error_response(error)
+        except RecursionError:
+            return error_response(SageMakerError("SerializationException", "Request is nested too deeply"))
+        except Exception as error:  # a bug: answer in the service's shape, never a bare 500 page
+            log.exception("%s failed", operation)
+            return error_response(SageMakerError("InternalFailure", internal_failure(error), status=500))
         return Response(json.dumps(result), media_type=CONTENT_TYPE)
 
     return dispatch

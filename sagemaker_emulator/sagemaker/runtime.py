@@ -16,9 +16,14 @@ from typing import Any, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .hosting import DeployedVariant
 from .models import SageMakerBackend
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+TIMEOUT_MESSAGE = (
+    "Your invocation timed out while waiting for a response from container primary. Review the latency "
+    "metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
+)
 ERROR_CONTENT_TYPE = "application/json"
 
 
@@ -36,7 +41,7 @@ def invocations(backend: SageMakerBackend, executor: ThreadPoolExecutor) -> Call
 
     def model_error(endpoint: str, variant: str, status: int, original: str) -> Response:
         logger.log(endpoint, variant, f"Invocation failed with status {status}: {original}")
-        kind = "client" if status < 500 else "server"
+        kind = "client" if 400 <= status < 500 else "server"
         console = (
             f"https://{settings.region}.console.aws.amazon.com/cloudwatch/home?region={settings.region}"
             f"#logEventViewer:group=/aws/sagemaker/Endpoints/{endpoint}"
@@ -66,6 +71,17 @@ def invocations(backend: SageMakerBackend, executor: ThreadPoolExecutor) -> Call
         variant = deployment.pick(target)
         if variant is None:
             return _error("ValidationError", f"Variant {target} not found for Request. Please check your request.", 400)
+        try:
+            return await asyncio.wait_for(
+                serve(request, body, endpoint, variant), timeout=settings.limits.invocation_timeout_seconds
+            )
+        except asyncio.TimeoutError:
+            return await asyncio.get_running_loop().run_in_executor(
+                executor, model_error, endpoint, variant.name, 0, TIMEOUT_MESSAGE
+            )
+
+    async def serve(request: Request, body: bytes, endpoint: str, variant: DeployedVariant) -> Response:
+        """The container's part of an invocation: what the deadline applies to."""
         delay = faults.take_invocation_latency()
         if delay:
             await asyncio.sleep(delay)

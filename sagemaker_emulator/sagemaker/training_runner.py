@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws_clients import client, split_s3_uri
+from ..scratch import UnsafePath, inside
 from ..xgboost_container import training
 from ..xgboost_container.versions import resolve_image
 
@@ -96,15 +98,21 @@ class TrainingRun:
         try:
             return self._run()
         except JobFailure as failure:
-            (self.opt_ml / "output").mkdir(parents=True, exist_ok=True)
-            (self.opt_ml / "output" / "failure").write_text(str(failure))
-            return 1
+            return self._fail(str(failure))
+        except Exception as error:  # a platform bug: the job still ends with a reason, not a bare exit code
+            return self._fail(f"InternalServerError: {type(error).__name__}: {error}")
         finally:
             self.cloudwatch.close()
+
+    def _fail(self, reason: str) -> int:
+        (self.opt_ml / "output").mkdir(parents=True, exist_ok=True)
+        (self.opt_ml / "output" / "failure").write_text(reason)
+        return 1
 
     def _run(self) -> int:
         version = resolve_image(self.request["AlgorithmSpecification"]["TrainingImage"])
         self.report(status="Downloading", message="Downloading the training image")
+        self._check_output_bucket()
         self._prepare_directories()
         for channel in self.request.get("InputDataConfig", []):
             self._download_channel(channel)
@@ -145,7 +153,7 @@ class TrainingRun:
         """S3Prefix semantics: every object whose key starts with the prefix, kept relative to its folder."""
         uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
         bucket, prefix = split_s3_uri(uri)
-        target = self.opt_ml / "input" / "data" / channel["ChannelName"]
+        target = self._inside(self.opt_ml / "input" / "data", channel["ChannelName"], "channel name")
         target.mkdir(parents=True, exist_ok=True)
         try:
             pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -161,12 +169,34 @@ class TrainingRun:
             )
         folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
         for key in keys:
-            destination = target / key[len(folder) :]
+            destination = self._inside(target, key[len(folder) :], f'S3 key "s3://{bucket}/{key}"')
             destination.parent.mkdir(parents=True, exist_ok=True)
             try:
                 self.s3.download_file(bucket, key, str(destination))
             except (BotoCoreError, ClientError) as error:
                 raise JobFailure(f'ClientError: Data download failed: could not download "s3://{bucket}/{key}": {error}') from None
+
+    @staticmethod
+    def _inside(root: Path, relative: str, what: str) -> Path:
+        """Where a request-derived name lands; one that would land outside its directory fails the job."""
+        try:
+            return inside(root, relative)
+        except UnsafePath:
+            raise JobFailure(f"ClientError: Data download failed: the {what} does not name a file inside "
+                             f"the channel directory (it contains '..' or resolves outside it).") from None
+
+    def _check_output_bucket(self) -> None:
+        """Fail at the start, with S3's own error, rather than after training when the upload fails."""
+        output = self.request["OutputDataConfig"]["S3OutputPath"]
+        bucket, _ = split_s3_uri(output)
+        try:
+            self.s3.head_bucket(Bucket=bucket)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            reason = "NoSuchBucket: The specified bucket does not exist" if code in ("404", "NoSuchBucket") else str(error)
+            raise JobFailure(f"ClientError: Cannot write to S3OutputPath {output}: {reason} (bucket {bucket!r}).") from None
+        except BotoCoreError as error:
+            raise JobFailure(f"ClientError: Cannot write to S3OutputPath {output}: {error}") from None
 
     def _upload_model(self) -> None:
         archive = self.opt_ml.parent / "model.tar.gz"
@@ -176,7 +206,7 @@ class TrainingRun:
         bucket, key = split_s3_uri(self.spec["model_artifacts"])
         try:
             self.s3.upload_file(str(archive), bucket, key)
-        except (BotoCoreError, ClientError) as error:
+        except (BotoCoreError, ClientError, S3UploadFailedError) as error:
             raise JobFailure(f"ClientError: Failed to upload model artifacts to {self.spec['model_artifacts']}: {error}") from None
 
 

@@ -9,7 +9,9 @@ Reading the constraints from the model keeps them exact and current.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
@@ -18,6 +20,7 @@ from botocore.model import ListShape, MapShape, OperationModel, Shape, Structure
 
 from .errors import SageMakerError, validation_error
 
+RENDER_LIMIT = 256  # a value echoed in a message is cut here: a 50 MB input is not sent back whole
 # Java regex classes used by a few SageMaker patterns (tags) and their Python equivalents.
 _JAVA_CLASSES = {r"\p{L}\p{Z}\p{N}_": r"\w\s"}
 
@@ -43,7 +46,12 @@ def _camel(name: str) -> str:
 
 
 def _render(value: Any) -> str:
-    """Render a value the way the service's (Java) validator prints it."""
+    """Render a value the way the service's (Java) validator prints it, cut to RENDER_LIMIT characters."""
+    text = _render_full(value)
+    return text if len(text) <= RENDER_LIMIT else text[:RENDER_LIMIT] + "...(truncated)"
+
+
+def _render_full(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, dict):
@@ -56,7 +64,7 @@ def _render(value: Any) -> str:
 
 
 def _render_inner(value: Any) -> str:
-    return value if isinstance(value, str) else _render(value)
+    return value if isinstance(value, str) else _render_full(value)
 
 
 class _Validator:
@@ -124,35 +132,57 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _check_types(value: Any, shape: Shape, path: str) -> None:
-    """Reject JSON whose types do not match the model, as the service's deserializer does."""
+def _coerce(value: Any, shape: Shape, path: str) -> Any:
+    """Reject JSON whose types do not match the model, as the service's deserializer does; timestamps
+    (epoch seconds, or an ISO 8601 string) become epoch seconds."""
     expected = _JSON_TYPES.get(shape.type_name, (object,))
     wrong_bool = isinstance(value, bool) and shape.type_name != "boolean"
+    where = path or "request"
     if not isinstance(value, expected) or wrong_bool:
-        raise SageMakerError(
-            "SerializationException", f"Expected {shape.type_name} at '{path or 'request'}', got {type(value).__name__}"
-        )
+        raise SageMakerError("SerializationException", f"Expected {shape.type_name} at '{where}', got {type(value).__name__}")
+    if shape.type_name == "timestamp":
+        return _epoch_seconds(value, where)
     if isinstance(shape, StructureShape):
-        for name, item in value.items():
-            if name in shape.members and item is not None:
-                _check_types(item, shape.members[name], f"{path}.{_camel(name)}" if path else _camel(name))
-    elif isinstance(shape, ListShape):
-        for index, item in enumerate(value, start=1):
-            _check_types(item, shape.member, f"{path}.{index}.member")
-    elif isinstance(shape, MapShape):
-        for key, item in value.items():
-            _check_types(item, shape.value, f"{path}.{key}.value")
+        return {
+            name: _coerce(item, shape.members[name], f"{path}.{_camel(name)}" if path else _camel(name))
+            if name in shape.members and item is not None else item
+            for name, item in value.items()
+        }
+    if isinstance(shape, ListShape):
+        return [_coerce(item, shape.member, f"{path}.{index}.member") for index, item in enumerate(value, start=1)]
+    if isinstance(shape, MapShape):
+        return {key: _coerce(item, shape.value, f"{path}.{key}.value") for key, item in value.items()}
+    return value
 
 
-def validate_request(operation: str, params: dict[str, Any]) -> None:
-    """Raise the service's SerializationException/ValidationException for a malformed request."""
+def _epoch_seconds(value: int | float | str, where: str) -> float:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise SageMakerError("SerializationException", f"Cannot parse {_render(value)} at '{where}' as a timestamp "
+                                 "(epoch seconds or ISO 8601)") from None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    if not math.isfinite(value):
+        raise SageMakerError("SerializationException", f"Timestamp at '{where}' must be finite")
+    return float(value)
+
+
+def validate_request(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The request with timestamps as epoch seconds; raises the service's SerializationException or
+    ValidationException for a malformed one."""
     shape = operation_model(operation).input_shape
     if shape is None:
-        return
-    _check_types(params, shape, "")
+        return params
+    params = _coerce(params, shape, "")
     validator = _Validator()
     validator.check(params, shape, "")
     if validator.errors:
         count = len(validator.errors)
         noun = "error" if count == 1 else "errors"
         raise validation_error(f"{count} validation {noun} detected: " + "; ".join(validator.errors))
+    return params

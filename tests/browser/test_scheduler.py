@@ -66,3 +66,25 @@ def _wait_for_scheduled_run(api: AirflowApi) -> dict:
         assert time.monotonic() < deadline, f"the scheduler created no run of the unpaused {DAG_ID}"
         time.sleep(2)
     return runs[-1]
+
+
+def test_the_stack_listens_on_loopback_only_and_keeps_its_secrets_private(stack: Stack) -> None:
+    """No log server or API on 0.0.0.0/::; the admin password and logs are 0600 in a 0700 home."""
+    import psutil
+
+    from tools.local_airflow import read_state
+
+    listening = []
+    for record in read_state(stack)["processes"].values():
+        root = psutil.Process(int(record["pid"]))
+        for process in (root, *root.children(recursive=True)):
+            try:
+                listening += [(process.name(), c.laddr.ip, c.laddr.port)
+                              for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+            except psutil.Error:
+                pass
+    assert listening, "the api-server and the emulator listen somewhere"
+    assert all(ip == "127.0.0.1" for _, ip, _ in listening), listening
+    assert stack.home.stat().st_mode & 0o777 == 0o700
+    for secret in (stack.password_file, *stack.run_dir.glob("*.log")):
+        assert secret.stat().st_mode & 0o777 == 0o600, secret

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
+import sqlite3
 import threading
+from datetime import datetime
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -77,7 +80,10 @@ def scenarios(url: str, files: dict[str, bytes]) -> list[Scenario]:
         # task was still importing) is swallowed by Python, so leave room for a slow start.
         Scenario("evaluate_timeout", env={"BANKML_EVALUATE_TIMEOUT_SECONDS": "40"},
                  conf={"evaluation_workers": 1},
-                 faults={"invocation_latency": {"seconds": 10, "count": 1000}}),
+                 faults={"invocation_latency": {"seconds": 10, "count": 1000}},
+                 after=lambda emulator, home: emulator.control("GET", "faults")),
+        # An emulator bug in the deployment thread: the endpoint must end Failed, not stay Creating.
+        Scenario("deploy_crash", faults={"crash_next_endpoint": "injected bug"}),
     ]
 
 
@@ -91,6 +97,7 @@ FAILED_TASK = {
     "invocation_errors": "evaluate",
     "quality_gate": "evaluate",
     "evaluate_timeout": "evaluate",
+    "deploy_crash": "deploy",
 }
 # What must still be in S3 after the fault, under the run's prefix.
 KEPT = {
@@ -103,6 +110,7 @@ KEPT = {
     "invocation_errors": ["data/test/test.csv", "model.tar.gz"],
     "quality_gate": ["model.tar.gz", "evaluation/metrics.json", "evaluation/roc_curve.png"],
     "evaluate_timeout": ["data/test/test.csv", "model.tar.gz"],
+    "deploy_crash": ["data/train/train.csv", "model.tar.gz"],
 }
 MESSAGE = {
     "bad_checksum": "failed verification",
@@ -114,13 +122,14 @@ MESSAGE = {
     "invocation_errors": "injected model crash",
     "quality_gate": "Quality gate: ROC AUC",
     "evaluate_timeout": "Timeout",
+    "deploy_crash": "is Failed: InternalServerError: RuntimeError: injected bug",
 }
 
 
 @pytest.fixture(scope="module")
 def outcomes(data_server, airflow_template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     url, files = data_server
-    return run_all(scenarios(url, files), airflow_template, tmp_path_factory.mktemp("faults"), workers=9)
+    return run_all(scenarios(url, files), airflow_template, tmp_path_factory.mktemp("faults"), workers=10)
 
 
 @pytest.mark.parametrize("name", list(FAILED_TASK))
@@ -163,3 +172,29 @@ def test_quality_gate_saves_metrics_before_failing(outcomes: dict[str, Outcome])
 def test_failed_endpoint_was_deleted_by_the_teardown(outcomes: dict[str, Outcome]) -> None:
     log = outcomes["endpoint_failed"].log("teardown")
     assert "endpoint/bankml-" in log and "model/bankml-" in log and "endpoint-config/bankml-" in log
+
+
+def _task_seconds(home: Path, task_id: str) -> float:
+    with sqlite3.connect(home / "airflow.db") as db:
+        start, end = db.execute("SELECT start_date, end_date FROM task_instance WHERE task_id = ?", (task_id,)).fetchone()
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def test_a_crashed_deployment_fails_deploy_fast(outcomes: dict[str, Outcome]) -> None:
+    """The endpoint ends Failed at once, so `deploy` fails on its first poll instead of waiting out
+    BANKML_ENDPOINT_WAIT_SECONDS (1800 s here) for an endpoint stuck in Creating; the bound is generous."""
+    outcome = outcomes["deploy_crash"]
+    assert "Endpoint bankml-" in outcome.log("deploy")
+    assert _task_seconds(outcome.home, "deploy") < 300
+    assert "endpoint/bankml-" in outcome.log("teardown")
+
+
+def test_evaluate_timeout_stops_scoring_at_the_deadline(outcomes: dict[str, Outcome]) -> None:
+    """7 payloads at 10 s each, one at a time, 40 s to do it: scoring must stop at its deadline and
+    cancel the rest, so the endpoint served fewer invocations than there were payloads."""
+    outcome = outcomes["evaluate_timeout"]
+    log = outcome.log("evaluate")
+    payloads = int(re.search(r"in (\d+) payloads, 1 at a time", log).group(1))
+    served = 1000 - outcome.after_value["invocation_latency"]["count"]
+    assert "Timeout: scoring stopped at its deadline" in log and "queued payloads were cancelled" in log
+    assert served < payloads, (served, payloads)

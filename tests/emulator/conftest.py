@@ -37,12 +37,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_emulator(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def start_emulator(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start `python -m sagemaker_emulator ARGS` and wait until it listens; on failure, raise with the log's tail.
 
     Its stdout and stderr go to `log`, not to a pipe: nobody drains a pipe after startup, and a full one
     (64 KiB) would block the server mid-request."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
+    env = {**os.environ, **(env or {}),
+           "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
     with log.open("w") as output:
         process = subprocess.Popen([sys.executable, "-m", "sagemaker_emulator", *args], stdout=output, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     deadline = time.monotonic() + STARTUP_SECONDS

@@ -99,7 +99,7 @@ def test_cli_drives_the_control_api(emulator_url, control):
     assert control("GET", "faults").json()["invocation_errors"] is None
     assert '"step_seconds": 0.2' in _cli(emulator_url, "delays", "--step-seconds", "0.2").stdout
     failed = _cli(emulator_url, "delays", "--step-seconds", "-3")
-    assert failed.returncode == 1 and "must be a number >= 0" in failed.stderr
+    assert failed.returncode == 1 and "step_seconds: -3.0 is less than the minimum of 0" in failed.stderr
     unreachable = _cli("http://127.0.0.1:9", "health")
     assert unreachable.returncode == 1 and "cannot reach the emulator" in unreachable.stderr
 
@@ -147,11 +147,11 @@ def test_injected_request_errors_hit_only_matching_moto_requests(s3, logs, contr
 
 
 @pytest.mark.parametrize("body, message", [
-    ({"request_errors": {"service": "sagemaker", "count": 1}}, "moto-served"),
-    ({"request_errors": {"count": 1}}, "needs service and count"),
-    ({"request_errors": {"service": "s3", "count": 1, "status": 200}}, "HTTP error status"),
-    ({"invocation_latency": {"seconds": 0, "count": 1}}, "seconds must be"),
-    ({"invocation_latency": {"seconds": 1}}, "invocation_latency must be like"),
+    ({"request_errors": {"service": "sagemaker", "count": 1}}, "request_errors/service: 'sagemaker' is not one of ['s3', 'logs', 'sts', 'iam']"),
+    ({"request_errors": {"count": 1}}, "request_errors: 'service' is a required property"),
+    ({"request_errors": {"service": "s3", "count": 1, "status": 200}}, "request_errors/status: 200 is less than the minimum of 400"),
+    ({"invocation_latency": {"seconds": 0, "count": 1}}, "invocation_latency/seconds: 0 is less than or equal to the minimum of 0"),
+    ({"invocation_latency": {"seconds": 1}}, "invocation_latency: 'count' is a required property"),
 ])
 def test_new_faults_validate_their_input(control, body, message):
     response = control("POST", "faults", body)

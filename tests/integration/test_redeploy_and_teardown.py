@@ -61,7 +61,7 @@ def deploy(plan, url: str, try_number: int) -> dict:
         task_id="deploy", plan=plan.to_dict(), role_arn=ROLE, instance_type="ml.m5.large",
         training={"Training": {"AlgorithmSpecification": {"TrainingImage": IMAGE},
                                "ModelArtifacts": {"S3ModelArtifacts": url}}},
-        check_interval=1, max_ingestion_time=120,
+        check_interval=1, wait_seconds=120,
     )
     return operator.execute({"ti": SimpleNamespace(try_number=try_number)})
 

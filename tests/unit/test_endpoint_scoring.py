@@ -70,3 +70,49 @@ def test_score_fails_fast_on_an_invocation_error():
     with pytest.raises(EndpointInvocationError, match="boom"):
         score(rows, failing, workers=1)
     assert len(calls) < 10
+
+
+def test_score_stops_at_its_deadline_and_cancels_the_queue():
+    """Each invocation may start only once the previous one was counted; the (fake) clock passes the
+    deadline after two payloads: at most the next two have started, the rest are cancelled, never sent."""
+    sent, scored = [], []
+    turn = threading.Semaphore(1)
+
+    def invoke(body: bytes) -> bytes:
+        if not turn.acquire(timeout=10):
+            raise AssertionError("scoring did not let go of a payload after its deadline")
+        sent.append(body)
+        return echo_first_feature(body)
+
+    def progress(done: int, total: int) -> None:
+        scored.append(done)
+        turn.release()
+
+    rows = split_labelled_csv(DATA, max_rows=1)
+    with pytest.raises(TimeoutError, match=r"Timeout: scoring stopped at its deadline with 2 of 10 rows scored; "
+                                           r"[67] queued payloads were cancelled, [12] in flight abandoned"):
+        score(rows, invoke, workers=1, progress=progress, deadline=5.0, clock=lambda: 10.0 if len(scored) >= 2 else 0.0)
+    turn.release()
+    assert len(sent) <= 4
+
+
+def test_an_exception_from_outside_still_cancels_the_queue():
+    """Airflow's execution_timeout arrives as an exception raised in the waiting thread."""
+    sent = []
+
+    class Interrupted(Exception):
+        pass
+
+    def clock() -> float:
+        if len(sent) >= 1:
+            raise Interrupted()
+        return 0.0
+
+    def invoke(body: bytes) -> bytes:
+        sent.append(body)
+        return echo_first_feature(body)
+
+    rows = split_labelled_csv(DATA, max_rows=1)
+    with pytest.raises(Interrupted):
+        score(rows, invoke, workers=1, deadline=100.0, clock=clock)
+    assert len(sent) < 10

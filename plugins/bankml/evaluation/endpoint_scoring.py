@@ -1,14 +1,15 @@
 """Batch scoring of a labelled CSV through a SageMaker endpoint.
 
 The test set is cut into payloads under the 6 MiB InvokeEndpoint limit and scored by a
-few concurrent workers. Throttling is retried by botocore's standard retry mode (the
+few concurrent workers, within a deadline. Throttling is retried by botocore's standard retry mode (the
 client's config); a model error fails fast with the endpoint's own message.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,10 @@ DEFAULT_MAX_ROWS = 2000  # several chunks even for small sets: concurrency and p
 
 class EndpointInvocationError(RuntimeError):
     """An invocation failed for good (after botocore's retries)."""
+
+
+class ScoringTimeout(TimeoutError):
+    """Scoring reached its deadline; what was not sent yet was cancelled."""
 
 
 @dataclass(frozen=True)
@@ -110,25 +115,39 @@ def score(
     *,
     workers: int = 4,
     progress: Callable[[int, int], None] = lambda done, total: None,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> np.ndarray:
-    """Scores in row order; the first failure cancels what has not started and is raised."""
+    """Scores in row order; the first failure, or reaching `deadline` (a `clock()` value), cancels every
+    payload not yet sent and raises without waiting for those in flight.
+
+    Leaving a `with ThreadPoolExecutor` block waits for every queued payload, so a timeout (ours, or
+    Airflow's execution_timeout raised into this thread) would keep the endpoint busy, and billing,
+    until the whole test set was scored; here the pool is shut down with cancel_futures instead."""
     total = int(rows.labels.size)
     scores = np.empty(total)
     done = 0
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="score") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="score")
+    try:
         pending = {pool.submit(invoke, chunk.body): chunk for chunk in rows.chunks}
         while pending:
-            finished, _ = wait(pending, return_when=FIRST_EXCEPTION)
+            remaining = None if deadline is None else deadline - clock()
+            if remaining is not None and remaining <= 0:
+                cancelled = sum(future.cancel() for future in pending)
+                raise ScoringTimeout(
+                    f"Timeout: scoring stopped at its deadline with {done:,} of {total:,} rows scored; "
+                    f"{cancelled} queued payloads were cancelled, {len(pending) - cancelled} in flight abandoned"
+                )
+            finished, _ = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
             for future in finished:
                 chunk = pending.pop(future)
                 if future.exception() is not None:
-                    for other in pending:
-                        other.cancel()
                     raise future.exception()  # type: ignore[misc]
                 scores[chunk.start_row : chunk.start_row + chunk.rows] = parse_predictions(
                     future.result(), chunk.rows
                 )
                 done += chunk.rows
                 progress(done, total)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return scores
-

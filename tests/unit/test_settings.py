@@ -1,0 +1,26 @@
+"""Environment settings: a value that would make a wait loop divide by zero or spin is refused by name."""
+
+import pytest
+
+from bankml.settings import Settings
+
+
+@pytest.mark.parametrize("name", ["BANKML_POLL_SECONDS", "BANKML_ENDPOINT_WAIT_SECONDS", "BANKML_EVALUATE_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_intervals_below_one_second_are_refused(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"{name} must be at least 1, got {int(value)}"):
+        Settings.from_env()
+
+
+def test_a_non_number_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("BANKML_POLL_SECONDS", "fast")
+    with pytest.raises(ValueError, match="BANKML_POLL_SECONDS must be a whole number of at least 1, got 'fast'"):
+        Settings.from_env()
+
+
+def test_valid_values_are_read(monkeypatch):
+    monkeypatch.setenv("BANKML_POLL_SECONDS", "1")
+    monkeypatch.setenv("BANKML_TASK_RETRIES", "0")
+    settings = Settings.from_env()
+    assert (settings.poll_seconds, settings.task_retries, settings.endpoint_wait_seconds) == (1, 0, 1800)
