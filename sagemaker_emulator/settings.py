@@ -87,6 +87,7 @@ class Settings:
     allow_origins: list[str] = field(default_factory=list)  # browser origins allowed in; none by default
     delays: Delays = field(default_factory=Delays)
     limits: Limits = field(default_factory=Limits)
+    warm_training_runner: bool = True  # keep one pre-imported training child ready (sagemaker/runner_pool.py)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -99,6 +100,7 @@ class Settings:
             allow_origins=_env_list("SAGEMAKER_EMULATOR_ALLOW_ORIGINS"),
             delays=Delays.from_env(),
             limits=Limits.from_env(),
+            warm_training_runner=os.environ.get("SAGEMAKER_EMULATOR_WARM_TRAINING_RUNNER", "1") != "0",
         )
 
     @property

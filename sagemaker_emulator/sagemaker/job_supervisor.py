@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 
 FAILURE_REASON_LIMIT = 1024
 STOP_GRACE_SECONDS = 5.0
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 FINAL_MESSAGES = {
     "Completed": "Training job completed",
@@ -111,19 +109,8 @@ class JobSupervisor:
         }
         spec_path = self.jobdir / "job.json"
         spec_path.write_text(json.dumps(spec))
-        read_fd, write_fd = os.pipe()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
-        with open(self.jobdir / "output.log", "wb") as output:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "sagemaker_emulator.sagemaker.training_runner", str(spec_path), str(write_fd)],
-                pass_fds=(write_fd,),
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.jobdir,
-            )
-        os.close(write_fd)
+        runner = self.backend.runners.take(spec_path, self.jobdir / "output.log")
+        self._process, read_fd = runner.process, runner.events_fd
         reader = threading.Thread(target=self._read_events, args=(read_fd,), daemon=True)
         reader.start()
         deadline = time.monotonic() + self.job.request["StoppingCondition"].get("MaxRuntimeInSeconds", 86400)

@@ -23,6 +23,7 @@ from ..settings import Settings
 from .errors import SageMakerError, internal_failure, resource_in_use, validation_error
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
 from .job_supervisor import JobSupervisor
+from .runner_pool import RunnerPool
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
 SUPPORTED_INPUT_MODES = ("File",)
@@ -196,6 +197,7 @@ class SageMakerBackend:
         self.faults = faults
         self.lock = threading.RLock()
         self.workdir = create_scratch_dir()
+        self.runners = RunnerPool(self.workdir, warm=settings.warm_training_runner)
         self.training_jobs: dict[str, TrainingJob] = {}
         self.supervisors: dict[str, JobSupervisor] = {}
         self.models: dict[str, Model] = {}
@@ -227,6 +229,7 @@ class SageMakerBackend:
 
     def shutdown(self) -> None:
         self.reset()
+        self.runners.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     # ---- tags ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ It talks to S3 and Logs through the emulator's HTTP endpoint, as a real containe
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import tarfile
@@ -210,8 +211,30 @@ class TrainingRun:
             raise JobFailure(f"ClientError: Failed to upload model artifacts to {self.spec['model_artifacts']}: {error}") from None
 
 
+def wait_for_job() -> str | None:
+    """A warm child (runner_pool.py): imports are done; read the job's spec and output paths from
+    stdin, then make the job's output file our stdout/stderr and its folder our cwd, as a cold
+    start has them. EOF (the pool closing) means no job: exit."""
+    spec_path, output_path = sys.stdin.readline().strip(), sys.stdin.readline().strip()
+    if not spec_path or not output_path:
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    output = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(output)
+    os.chdir(Path(spec_path).parent)
+    return spec_path
+
+
 def main(argv: list[str]) -> int:
-    spec_path, events_fd = argv
+    if argv[0] == "--warm":
+        spec_path, events_fd = wait_for_job(), argv[1]
+        if spec_path is None:
+            return 0
+    else:
+        spec_path, events_fd = argv
     # The platform stops a job with SIGTERM: exit through `finally` so buffered log lines reach CloudWatch.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with open(int(events_fd), "w", encoding="utf-8") as events:

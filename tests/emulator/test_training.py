@@ -174,14 +174,16 @@ def test_a_crashed_job_does_not_take_the_server_down(sm, dataset, control):
 
 
 def _child_pid(job_name: str) -> int:
-    """The job's child process, found by its command line (it names the job's spec file)."""
+    """The job's child process: a training runner whose working directory is the job's folder
+    (a warm child from the runner pool moves there when it takes the job)."""
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+                cwd = os.readlink(proc / "cwd")
             except OSError:
                 continue
-            if b"sagemaker_emulator.sagemaker.training_runner" in cmdline and any(f"/{job_name}/job.json".encode() in a for a in cmdline):
+            if b"sagemaker_emulator.sagemaker.training_runner" in cmdline and cwd.endswith(f"/{job_name}"):
                 return int(proc.name)
     raise AssertionError(f"no training process for {job_name}")
 
