@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 DEFAULT_BUCKET = "bankml-local"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/bankml-sagemaker-execution"
@@ -23,7 +22,6 @@ class Settings:
     prefix: str
     role_arn: str
     schedule: str | None
-    cache_dir: Path
     poll_seconds: int
     task_retries: int
     retry_delay_seconds: int
@@ -34,7 +32,6 @@ class Settings:
     def from_env(cls) -> Settings:
         """Cheap to call at DAG parse time: environment lookups only."""
         env = os.environ
-        airflow_home = Path(env.get("AIRFLOW_HOME", Path.home() / "airflow"))
         schedule = env.get("BANKML_SCHEDULE", "@weekly")
         return cls(
             aws_conn_id=env.get("BANKML_AWS_CONN_ID", "aws_default"),
@@ -42,7 +39,6 @@ class Settings:
             prefix=env.get("BANKML_S3_PREFIX", "bankml").strip("/"),
             role_arn=env.get("BANKML_SAGEMAKER_ROLE_ARN", DEFAULT_ROLE_ARN),
             schedule=None if schedule.lower() in ("", "none", "off") else schedule,
-            cache_dir=Path(env.get("BANKML_CACHE_DIR", airflow_home / "bankml-cache")),
             poll_seconds=int(env.get("BANKML_POLL_SECONDS", "30")),
             task_retries=int(env.get("BANKML_TASK_RETRIES", "1")),
             retry_delay_seconds=int(env.get("BANKML_RETRY_DELAY_SECONDS", "30")),
