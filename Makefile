@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 PORT ?= 4566
 CONF ?= {}
 
-.PHONY: venv demo test test-fast bench emulator up down clean help
+.PHONY: venv demo test test-fast test-compose bench emulator up down clean help
 
 help:
 	@echo "make demo [CONF='{\"feature_set\": \"tutorial\"}']  run the DAG once against the emulator"
 	@echo "make test       the whole pytest suite (unit, emulator conformance, end-to-end DAG runs)"
+	@echo "make test-compose  the docker-compose stack on Docker (Celery, two workers, faults)"
 	@echo "make bench      emulator and end-to-end benchmarks"
 	@echo "make emulator   the SageMaker emulator in the foreground on 127.0.0.1:$(PORT)"
 	@echo "make up / down  a local Airflow (no Docker) with the emulator on 127.0.0.1:8080"
@@ -35,6 +36,12 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not e2e and not browser"
+
+# The docker-compose stack (CeleryExecutor, two workers) built, run and faulted on a Docker
+# engine; .ci/docker-setup first provides the engine and base images where it can.
+test-compose: $(STAMP)
+	.ci/docker-setup
+	$(BIN)/python -m pytest -m compose tests/compose -p no:xdist
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -8,9 +8,8 @@ DAG: will a client subscribe to a term deposit (UCI bank-marketing data, CC BY 4
 |---|---|
 | `plan` (setup) | fixes this run's resource names, S3 prefix and tags; creates nothing |
 | `preflight` | checks credentials, bucket, execution role and the region's XGBoost image |
-| `download` | fetches the UCI archive and verifies its sha256 (offline: the copy shipped with the project) |
-| `prepare` | validates the schema, builds the feature set, splits deterministically, writes CSV channels |
-| `upload` | puts the channels under `s3://<bucket>/<prefix>/<run key>/data/` |
+| `download` | fetches the UCI archive, verifies its sha256 (offline: the copy shipped with the project) and stores it in the S3 raw cache `s3://<bucket>/<prefix>/raw/<sha256>.csv.gz` (skipped when there) |
+| `prepare` | reads the raw file from S3, validates the schema, builds the feature set, splits deterministically, puts the CSV channels under `s3://<bucket>/<prefix>/<run key>/data/` |
 | `training_config`, `train` | `SageMakerTrainingOperator` with the built-in XGBoost image; its CloudWatch log and status changes in the task log |
 | `deploy` | model, endpoint config and endpoint, waiting for InService |
 | `evaluate` | scores the test set through the endpoint; confusion matrix, metrics, plots to S3; quality gate `min_auc` |
@@ -61,24 +60,20 @@ with DAG(
         tasks.preflight(settings, params)
 
     @task
-    def download(params=None) -> dict:
-        return tasks.download(settings, params)
+    def download(run_plan: dict, params=None) -> dict:
+        return tasks.download(settings, run_plan, params)
 
     @task
     def prepare(run_plan: dict, raw: dict, params=None) -> dict:
         return tasks.prepare(settings, run_plan, raw, params)
 
     @task
-    def upload(run_plan: dict, prepared: dict) -> dict:
-        return tasks.upload(settings, run_plan, prepared)
-
-    @task
-    def training_config(run_plan: dict, uploaded: dict, params=None) -> dict:
-        return tasks.training_config(settings, run_plan, uploaded, params)
+    def training_config(run_plan: dict, prepared: dict, params=None) -> dict:
+        return tasks.training_config(settings, run_plan, prepared, params)
 
     @task(execution_timeout=timedelta(seconds=settings.evaluate_timeout_seconds))
-    def evaluate(run_plan: dict, uploaded: dict, training: dict, params=None) -> dict:
-        return tasks.evaluate(settings, run_plan, uploaded, training, params)
+    def evaluate(run_plan: dict, prepared: dict, training: dict, params=None) -> dict:
+        return tasks.evaluate(settings, run_plan, prepared, training, params)
 
     @teardown
     @task(task_id="teardown")
@@ -90,13 +85,13 @@ with DAG(
         tasks.verify_cleanup(settings, ti.xcom_pull(task_ids="plan"))
 
     run_plan = plan()
-    raw = download()
+    raw = download(run_plan)
     run_plan >> preflight() >> raw
-    uploaded = upload(run_plan, prepare(run_plan, raw))
+    prepared = prepare(run_plan, raw)
 
     train = TailedTrainingOperator(
         task_id="train",
-        config=training_config(run_plan, uploaded),
+        config=training_config(run_plan, prepared),
         aws_conn_id=settings.aws_conn_id,
         check_interval=settings.poll_seconds,
         describe_interval=settings.training_describe_seconds,
@@ -111,6 +106,6 @@ with DAG(
         check_interval=settings.poll_seconds,
         wait_seconds=settings.endpoint_wait_seconds,
     )
-    evaluation = evaluate(run_plan, uploaded, train.output)
+    evaluation = evaluate(run_plan, prepared, train.output)
     cleanup = delete_run_resources(run_plan).as_teardown(setups=run_plan)
     train >> deploy >> evaluation >> cleanup >> verify_cleanup()

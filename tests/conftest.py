@@ -14,3 +14,14 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """`compose` tests (a Docker engine, minutes of image builds) run only when `-m` names them:
+    `make test-compose`. Any other selection, `make test`'s included, leaves them out."""
+    if "compose" in (config.getoption("markexpr") or ""):
+        return
+    deselected = [item for item in items if item.get_closest_marker("compose")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("compose")]

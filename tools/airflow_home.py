@@ -36,7 +36,6 @@ def airflow_env(home: Path, endpoint_url: str | None, **overrides: str) -> dict[
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_AWS_DEFAULT": connection_uri(endpoint_url),
-        "BANKML_CACHE_DIR": str(home / "bankml-cache"),
         "BANKML_POLL_SECONDS": "1",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)]),
         "PYTHONUNBUFFERED": "1",

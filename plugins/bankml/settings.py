@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 DEFAULT_BUCKET = "bankml-local"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/bankml-sagemaker-execution"
@@ -23,7 +22,6 @@ class Settings:
     prefix: str
     role_arn: str
     schedule: str | None
-    cache_dir: Path
     poll_seconds: int
     training_describe_seconds: int
     task_retries: int
@@ -35,7 +33,6 @@ class Settings:
     def from_env(cls) -> Settings:
         """Cheap to call at DAG parse time: environment lookups only."""
         env = os.environ
-        airflow_home = Path(env.get("AIRFLOW_HOME", Path.home() / "airflow"))
         schedule = env.get("BANKML_SCHEDULE", "@weekly")
         poll_seconds = _int_env("BANKML_POLL_SECONDS", 30, minimum=1)
         return cls(
@@ -44,7 +41,6 @@ class Settings:
             prefix=env.get("BANKML_S3_PREFIX", "bankml").strip("/"),
             role_arn=env.get("BANKML_SAGEMAKER_ROLE_ARN", DEFAULT_ROLE_ARN),
             schedule=None if schedule.lower() in ("", "none", "off") else schedule,
-            cache_dir=Path(env.get("BANKML_CACHE_DIR", airflow_home / "bankml-cache")),
             poll_seconds=poll_seconds,
             training_describe_seconds=_int_env("BANKML_TRAINING_DESCRIBE_SECONDS", poll_seconds, minimum=1),
             task_retries=_int_env("BANKML_TASK_RETRIES", 1, minimum=0),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,9 +20,6 @@ from bankml.run_plan import RunPlan, plan_run
 from bankml.settings import Settings
 
 log = logging.getLogger(__name__)
-
-CHANNEL_CONTENT = "text/csv"
-
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -95,89 +93,76 @@ def preflight(settings: Settings, params: dict[str, Any]) -> None:
     log.info("Preflight passed: credentials, bucket %s, role %s", settings.bucket, settings.role_arn)
 
 
-def download(settings: Settings, params: dict[str, Any]) -> dict[str, str]:
-    """Fetch and verify the UCI archive (or the shipped copy when offline)."""
+def download(settings: Settings, plan: dict[str, str], params: dict[str, Any]) -> dict[str, str]:
+    """Put the verified raw file into the S3 raw cache, fetching it only if it is not there yet."""
+    from bankml.data import s3_store
     from bankml.data.source import fetch_raw_dataset
 
-    raw = fetch_raw_dataset(
-        params["data_url"], settings.cache_dir / "raw", expected_sha256=params["data_sha256"]
-    )
-    # The shipped copy is the same file, but a URL that does not answer is worth a person's look.
-    log.log(logging.WARNING if raw.origin == "shipped" else logging.INFO, raw.message)
-    return {"path": str(raw.path), "sha256": raw.sha256, "origin": raw.origin}
-
-
-def staging_dir(settings: Settings, plan: RunPlan) -> Path:
-    return settings.cache_dir / "runs" / plan.run_key
+    run = RunPlan.from_dict(plan)
+    sha256 = params["data_sha256"].strip().lower()
+    key = s3_store.raw_key(run.prefix, sha256)
+    result = {"key": key, "uri": f"s3://{run.bucket}/{key}", "sha256": sha256}
+    s3 = _s3(settings)
+    problem = s3_store.raw_problem(s3, run.bucket, key, sha256)
+    if problem is None:
+        log.info("Using the verified raw file %s; no download needed", result["uri"])
+        return {**result, "origin": "s3-cache"}
+    log.info("The raw cache %s %s: fetching %s", result["uri"], problem, params["data_url"])
+    with tempfile.TemporaryDirectory(prefix="bankml-download-") as scratch:
+        raw = fetch_raw_dataset(params["data_url"], Path(scratch), expected_sha256=sha256)
+        # The shipped copy is the same file, but a URL that does not answer is worth a person's look.
+        log.log(logging.WARNING if raw.origin == "shipped" else logging.INFO, raw.message)
+        size = s3_store.put_raw(s3, run.bucket, key, raw.path, sha256)
+    log.info("Stored the raw file (%.1f MB gzipped) at %s", size / 1e6, result["uri"])
+    return {**result, "origin": raw.origin}
 
 
 def prepare(
     settings: Settings, plan: dict[str, str], raw: dict[str, str], params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Validate the schema, build the feature set, split, and stage the CSV channels."""
+    """Validate the schema, build the feature set, split, and put the CSV channels to S3.
+
+    The bytes depend only on the data, so a retried or cleared task re-puts identical objects.
+    """
+    from bankml.data import s3_store
     from bankml.data.channels import write_channels
     from bankml.data.features import build_model_frame
     from bankml.data.schema import read_raw
     from bankml.data.split import split_model_frame
 
     run = RunPlan.from_dict(plan)
-    model_frame = build_model_frame(read_raw(Path(raw["path"])), params["feature_set"])  # validates the schema
-    splits = split_model_frame(model_frame, params["feature_set"])
-    files = write_channels(splits, staging_dir(settings, run))
+    s3 = _s3(settings)
+    with tempfile.TemporaryDirectory(prefix="bankml-prepare-") as scratch:
+        csv = s3_store.get_raw(s3, run.bucket, raw["key"], raw["sha256"], Path(scratch) / "raw.csv")
+        model_frame = build_model_frame(read_raw(csv), params["feature_set"])  # validates the schema
+        splits = split_model_frame(model_frame, params["feature_set"])
+        files = write_channels(splits, Path(scratch) / "channels")
+        uris = s3_store.put_channels(s3, run.bucket, run.key("data"), files)
     features = [c for c in model_frame.columns if c != "y"]
     log.info(
-        "Feature set %s: %d features; rows %s",
+        "Feature set %s: %d features; rows %s; channels under %s",
         params["feature_set"],
         len(features),
         ", ".join(f"{name} {f.rows:,}" for name, f in files.items()),
+        run.uri("data"),
     )
     return {
         "feature_set": params["feature_set"],
         "features": features,
         "channels": {
-            name: {"path": str(f.path), "rows": f.rows, "sha256": f.sha256} for name, f in files.items()
+            name: {"uri": uris[name], "rows": f.rows, "sha256": f.sha256} for name, f in files.items()
         },
     }
 
 
-def upload(settings: Settings, plan: dict[str, str], prepared: dict[str, Any]) -> dict[str, str]:
-    """Put each channel under the run's own prefix; a retry re-puts identical bytes."""
-    import hashlib
-
-    run = RunPlan.from_dict(plan)
-    s3 = _s3(settings)
-    uploaded: dict[str, str] = {}
-    for name, channel in prepared["channels"].items():
-        path = Path(channel["path"])
-        if not path.exists():
-            raise FileNotFoundError(
-                f"staged channel {path} is gone (another worker, or a cleaned cache): clear 'prepare' "
-                "so that it runs again with this task"
-            )
-        body = path.read_bytes()
-        if hashlib.sha256(body).hexdigest() != channel["sha256"]:
-            raise ValueError(f"staged channel {path} changed since 'prepare': clear 'prepare' and rerun")
-        key = run.key("data", name, path.name)
-        s3.put_object(
-            Bucket=run.bucket,
-            Key=key,
-            Body=body,
-            ContentType=CHANNEL_CONTENT,
-            Metadata={"sha256": channel["sha256"], "rows": str(channel["rows"])},
-        )
-        uploaded[name] = run.uri("data", name) + "/"
-        log.info("Uploaded %s (%d rows, %.1f MB) to s3://%s/%s", name, channel["rows"], len(body) / 1e6, run.bucket, key)
-    return uploaded
-
-
 def training_config(
-    settings: Settings, plan: dict[str, str], uploaded: dict[str, str], params: dict[str, Any]
+    settings: Settings, plan: dict[str, str], prepared: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
     """CreateTrainingJob request for SageMakerTrainingOperator (train and validation only)."""
     from bankml.sagemaker_config import effective_hyperparameters, training_job_config
 
     run = RunPlan.from_dict(plan)
-    channels = {name: uri for name, uri in uploaded.items() if name in ("train", "validation")}
+    channels = {name: c["uri"] for name, c in prepared["channels"].items() if name in ("train", "validation")}
     hyperparameters = effective_hyperparameters(params["hyperparameters"])
     config = training_job_config(
         run,
@@ -219,7 +204,7 @@ def _progress_logger(every_percent: int = 10) -> Any:
 def evaluate(
     settings: Settings,
     plan: dict[str, str],
-    uploaded: dict[str, str],
+    prepared: dict[str, Any],
     training: dict[str, Any],
     params: dict[str, Any],
 ) -> dict[str, Any]:
@@ -237,7 +222,7 @@ def evaluate(
     deadline = time.monotonic() + settings.evaluate_timeout_seconds - min(60, settings.evaluate_timeout_seconds // 10)
     run = RunPlan.from_dict(plan)
     s3 = _s3(settings)
-    rows = split_labelled_csv(_read_test_set(s3, uploaded["test"]))
+    rows = split_labelled_csv(_read_test_set(s3, prepared["channels"]["test"]["uri"]))
     runtime = AwsBaseHook(
         aws_conn_id=settings.aws_conn_id,
         client_type="sagemaker-runtime",

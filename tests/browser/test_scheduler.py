@@ -13,7 +13,7 @@ from tools.airflow_home import DAG_ID
 from tools.emulator_process import free_port, is_healthy
 from tools.local_airflow import Stack, StackError, login, running, up
 
-from .conftest import AirflowApi
+from tests.airflow_api import AirflowApi
 
 pytestmark = pytest.mark.browser
 

@@ -38,7 +38,9 @@ def test_run_succeeds_and_leaves_nothing(runs: dict[str, Outcome], name: str) ->
 def test_artifacts_are_under_the_run_prefix(runs: dict[str, Outcome], name: str) -> None:
     outcome = runs[name]
     prefix = f"bankml/{outcome.plan['run_key']}/"
-    keys = set(outcome.s3_keys)
+    raw = outcome.task_xcom["download"]
+    assert raw["key"] == f"bankml/raw/{raw['sha256']}.csv.gz"  # the raw cache, shared by runs
+    keys = set(outcome.s3_keys) - {raw["key"]}
     assert all(k.startswith(prefix) for k in keys)
     expected = {"data/train/train.csv", "data/test/test.csv", "evaluation/metrics.json",
                 "evaluation/confusion_matrix.png", "evaluation/roc_curve.png", "evaluation/cost.json",

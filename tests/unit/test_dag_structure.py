@@ -33,7 +33,11 @@ def test_no_import_errors(dagbag) -> None:
 def test_task_chain(dag) -> None:
     up = {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}
     assert up["preflight"] == ["plan"]
-    assert up["download"] == ["preflight"]
+    assert up["download"] == ["plan", "preflight"]
+    # tasks hand data over in S3 only: prepare writes the channels itself, no upload step
+    assert up["prepare"] == ["download", "plan"]
+    assert up["training_config"] == ["plan", "prepare"]
+    assert "upload" not in up
     assert up["train"] == ["training_config"]
     assert "train" in up["deploy"] and "deploy" in up["evaluate"]
     assert up["teardown"] == ["evaluate", "plan"]

@@ -1,0 +1,102 @@
+"""An Airflow 3 REST API (/api/v2) client for the tests that drive a running Airflow.
+
+Used against `make up`'s local stack (tests/browser) and the docker-compose stack
+(tests/compose) alike: a base URL and a login are all it needs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from tools.airflow_home import DAG_ID
+from tools.local_airflow import Login
+
+FINISHED = ("success", "failed")
+
+
+class AirflowApi:
+    """The REST API (/api/v2) with a JWT from /auth/token, as any API client would use it."""
+
+    def __init__(self, credentials: Login) -> None:
+        response = httpx.post(f"{credentials.url}/auth/token", timeout=30,
+                              json={"username": credentials.username, "password": credentials.password})
+        response.raise_for_status()
+        self.client = httpx.Client(base_url=f"{credentials.url}/api/v2", timeout=30,
+                                   headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+
+    def get(self, path: str, **params: object) -> dict:
+        response = self.client.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def patch(self, path: str, body: dict) -> dict:
+        response = self.client.patch(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path: str, body: dict) -> dict:
+        response = self.client.post(path, json=body)
+        if response.is_error:
+            raise AssertionError(f"POST {path} answered {response.status_code}: {response.text}")
+        return response.json()
+
+    def unpause(self, timeout: float = 120) -> None:
+        """Wait until the dag-processor registered the DAG, then unpause it (DAGs start paused)."""
+        deadline = time.monotonic() + timeout
+        while not self.get("/dags", dag_id_pattern=DAG_ID)["dags"]:
+            assert time.monotonic() < deadline, f"the dag-processor never registered {DAG_ID}: " \
+                                                f"{self.get('/importErrors')}"
+            time.sleep(2)
+        self.patch(f"/dags/{DAG_ID}", {"is_paused": False})
+
+    def trigger(self, conf: dict[str, Any]) -> dict:
+        """A manual run now (no logical date), with ``conf`` overriding the DAG's Params."""
+        return self.post(f"/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf})
+
+    def runs(self, **filters: object) -> list[dict]:
+        return self.get(f"/dags/{DAG_ID}/dagRuns", order_by="-run_after", **filters)["dag_runs"]
+
+    def task_instances(self, run_id: str) -> dict[str, dict]:
+        found = self.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        return {ti["task_id"]: ti for ti in found}
+
+    def xcom(self, run_id: str, task_id: str) -> Any:
+        return self.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value")["value"]
+
+    def task_log(self, run_id: str, task_id: str, try_number: int) -> str:
+        """The try's log as text: its structured entries' events, one a line (this API serves JSON only)."""
+        found = self.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+                         full_content=True)
+        return "\n".join(str(entry.get("event", "")) if isinstance(entry, dict) else str(entry)
+                         for entry in found["content"])
+
+    def wait_for_task(self, run_id: str, task_id: str, state: str, timeout: float) -> dict:
+        """The task instance once it is in ``state``; a deadline, not a speed check."""
+        deadline = time.monotonic() + timeout
+        while (ti := self.task_instances(run_id).get(task_id, {})).get("state") != state:
+            if time.monotonic() > deadline or self.get(f"/dags/{DAG_ID}/dagRuns/{run_id}")["state"] in FINISHED:
+                raise AssertionError(f"{task_id} of {run_id} never got {state}; tasks: {self._states(run_id)}")
+            time.sleep(2)
+        return ti
+
+    def wait_for_run(self, run_id: str, timeout: float, expect: str | None = "success") -> dict:
+        """The finished run; a deadline, not a speed check. Failures carry the failed tasks' logs."""
+        deadline = time.monotonic() + timeout
+        while (run := self.get(f"/dags/{DAG_ID}/dagRuns/{run_id}"))["state"] not in FINISHED:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"run {run_id} still {run['state']} after {timeout:.0f} s; "
+                                     f"tasks: {self._states(run_id)}")
+            time.sleep(3)
+        if expect is not None and run["state"] != expect:
+            failed = {task: ti for task, ti in self.task_instances(run_id).items() if ti["state"] != "success"}
+            logs = "\n".join(f"--- {task} (try {ti['try_number']}):\n"
+                             f"{self.task_log(run_id, task, max(ti['try_number'], 1))[-3000:]}"
+                             for task, ti in failed.items() if ti["state"] == "failed")
+            raise AssertionError(f"run {run_id} ended {run['state']}; tasks: {self._states(run_id)}\n{logs}")
+        return run
+
+    def _states(self, run_id: str) -> dict[str, str | None]:
+        return {task: ti["state"] for task, ti in self.task_instances(run_id).items()}
