@@ -71,6 +71,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from .app import EmulatorApp
+    from .sagemaker.hosting import preload_serving
 
     server = uvicorn.Server(uvicorn.Config(EmulatorApp(settings), host=settings.host, port=settings.port, log_level="warning"))
 
@@ -89,6 +90,7 @@ def serve(settings: Settings) -> int:
             await serving
             return 2
         print(f"sagemaker-emulator listening on http://{settings.host}:{settings.port}", flush=True)
+        preload_serving()
         await serving
         return 0
 

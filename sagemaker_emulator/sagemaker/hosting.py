@@ -6,6 +6,7 @@ Models are loaded fully into memory, so the extracted artifacts are removed righ
 
 from __future__ import annotations
 
+import importlib
 import io
 import random
 import secrets
@@ -15,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -23,8 +24,21 @@ from ..aws_clients import client, split_s3_uri
 from ..scratch import UnsafePath, inside
 from ..settings import Settings
 from ..xgboost_container.errors import ModelLoadError, UnsupportedImageError
-from ..xgboost_container.serving import ScoringService
 from ..xgboost_container.versions import resolve_image
+
+if TYPE_CHECKING:
+    from ..xgboost_container.serving import ScoringService
+
+# The container's serving code imports xgboost, pandas and scipy (~4 s of CPU): the emulator
+# answers without it and loads it on a background thread (see `preload_serving`), so a
+# process that never hosts a model is ready sooner; a deployment waits for it if it must.
+SERVING = "sagemaker_emulator.xgboost_container.serving"
+
+
+def preload_serving() -> None:
+    """Import the serving code off the request path (Python's import lock makes a racing
+    deployment wait for this import instead of doing it twice)."""
+    threading.Thread(target=importlib.import_module, args=(SERVING,), name="preload-serving", daemon=True).start()
 
 ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 
@@ -128,7 +142,7 @@ def deploy_variant(
         if container.get("ModelDataUrl"):
             _fetch_model_data(container["ModelDataUrl"], model_dir, settings)
         try:
-            service = ScoringService.from_model_dir(model_dir, version)
+            service = importlib.import_module(SERVING).ScoringService.from_model_dir(model_dir, version)
         except ModelLoadError as error:
             logger.log(endpoint, name, f"Failed to load the model: {error}")
             raise DeploymentFailure(
