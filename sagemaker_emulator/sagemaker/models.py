@@ -24,6 +24,7 @@ from .errors import SageMakerError, internal_failure, resource_in_use, validatio
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
 from .job_supervisor import JobSupervisor
 from .listing import modified_matches as _modified_matches, page as _page, status_matches as _status_matches
+from .processing import ProcessingJobs
 from .transform import TransformJobs
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
@@ -206,6 +207,7 @@ class SageMakerBackend:
         self.tags: dict[str, list[dict[str, str]]] = {}
         self.endpoint_logger = EndpointLogger(settings)
         self.transform = TransformJobs(self)
+        self.processing = ProcessingJobs(self)
 
     def arn(self, kind: str, name: str) -> str:
         """ARNs lower-case the resource name, like the real service."""
@@ -225,9 +227,12 @@ class SageMakerBackend:
                 endpoint.generation += 1
             self.endpoints.clear()
             self.tags.clear()
-            self.transform.reset()
+            self.transform.forget()
+            processing_runs = self.processing.reset()
         for supervisor in supervisors:
             supervisor.kill()
+        for run in processing_runs:
+            run.kill()
 
     def shutdown(self) -> None:
         self.reset()
@@ -254,6 +259,7 @@ class SageMakerBackend:
             + [c.arn for c in self.endpoint_configs.values()]
             + [e.arn for e in self.endpoints.values()]
             + self.transform.arns()
+            + self.processing.arns()
         )
         if arn not in known:
             raise validation_error(f"Resource {arn} does not exist or is not supported.")

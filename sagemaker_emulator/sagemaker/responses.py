@@ -29,6 +29,7 @@ OPERATIONS = (
     "AddTags", "ListTags", "DeleteTags",
 )  # fmt: skip
 TRANSFORM_OPERATIONS = ("CreateTransformJob", "DescribeTransformJob", "ListTransformJobs", "StopTransformJob")
+PROCESSING_OPERATIONS = ("CreateProcessingJob", "DescribeProcessingJob", "ListProcessingJobs", "StopProcessingJob")
 
 
 def _snake(operation: str) -> str:
@@ -43,6 +44,7 @@ def error_response(error: SageMakerError) -> Response:
 def control_plane(backend: SageMakerBackend) -> Callable[[Request], Any]:
     handlers = {operation: getattr(backend, _snake(operation)) for operation in OPERATIONS}
     handlers |= {operation: getattr(backend.transform, _snake(operation)) for operation in TRANSFORM_OPERATIONS}
+    handlers |= {operation: getattr(backend.processing, _snake(operation)) for operation in PROCESSING_OPERATIONS}
 
     async def dispatch(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws_clients import client, split_s3_uri
+from ..aws_clients import client, key_below_prefix, split_s3_uri
 from ..xgboost_container.errors import ModelLoadError, UnsupportedImageError
 from ..xgboost_container.serving import ScoringService, execution_parameters
 from ..xgboost_container.versions import resolve_image
@@ -42,10 +42,10 @@ from .batch_records import (
     render_record,
     split_records,
 )
-from .errors import internal_failure, resource_in_use, validation_error
+from .errors import internal_failure, validation_error
 from .hosting import DeploymentFailure, fetch_model_data
 from .job_logs import CloudWatchLog
-from .listing import modified_matches, page, status_matches
+from .jobs import BackgroundJob, JobTable
 
 if TYPE_CHECKING:
     from .models import SageMakerBackend
@@ -63,28 +63,7 @@ class TransformFailure(Exception):
 
 
 @dataclass
-class TransformJob:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-    status: str = "InProgress"
-    last_modified_time: float = 0.0
-    start_time: float | None = None
-    end_time: float | None = None
-    failure_reason: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status in ("Completed", "Failed", "Stopped")
-
-    def set_status(self, status: str) -> None:
-        now = time.time()
-        self.status = status
-        self.last_modified_time = now
-        if self.finished:
-            self.end_time = now
-
+class TransformJob(BackgroundJob):
     def describe(self) -> dict[str, Any]:
         request = {k: v for k, v in self.request.items() if k != "Tags"}
         result: dict[str, Any] = {
@@ -162,78 +141,34 @@ def _check_request(request: dict[str, Any]) -> None:
         raise validation_error("DataProcessing filters and JoinSource=Input need records: set TransformInput.SplitType to Line.")
 
 
-def _output_name(key: str, prefix: str) -> str:
-    """Where `key`'s output goes under S3OutputPath (before ".out"): its path below the prefix's folder,
-    keeping sub-folders; an object named by the prefix itself, or by part of a name, keeps its base name."""
-    rest = key[len(prefix):]
-    if prefix and not prefix.endswith("/") and not rest.startswith("/"):
-        return key.rsplit("/", 1)[-1]
-    return rest.lstrip("/")
+class TransformJobs(JobTable[TransformJob]):
+    """The transform jobs of the emulated account."""
 
-
-class TransformJobs:
-    """The transform jobs of the emulated account, kept under the backend's lock."""
-
-    def __init__(self, backend: SageMakerBackend) -> None:
-        self.backend = backend
-        self.jobs: dict[str, TransformJob] = {}
-        self._stops: dict[str, threading.Event] = {}
-
-    def arns(self) -> list[str]:
-        return [job.arn for job in self.jobs.values()]
-
-    def reset(self) -> None:
-        """Forget every job; running ones stop at their next request (caller holds the lock)."""
-        for stop in self._stops.values():
-            stop.set()
-        self.jobs.clear()
-        self._stops.clear()
+    kind = "transform-job"
+    summaries_key = "TransformJobSummaries"
 
     def create_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
         request = _with_defaults(params)
         _check_request(request)
-        name = params["TransformJobName"]
         backend = self.backend
         with backend.lock:
-            arn = backend.arn("transform-job", name)
-            if name in self.jobs:
-                raise resource_in_use(f"Job name must be unique within an AWS account and region, and a job with this name already exists ({arn})")
+            job = TransformJob(name=params["TransformJobName"], arn=backend.arn(self.kind, params["TransformJobName"]),
+                               request=request, creation_time=time.time())
             model = backend._model(params["ModelName"]).request
-            job = TransformJob(name=name, arn=arn, request=request, creation_time=time.time())
-            job.last_modified_time = job.creation_time
-            self.jobs[name] = job
-            stop = self._stops[name] = threading.Event()
-            backend._store_tags(arn, params.get("Tags"))
+            stop = self.add(job, params.get("Tags"))
             run = TransformRun(backend, job, model, stop, backend.faults.take_transform_failure())
-        threading.Thread(target=run.run, name=f"transform-{name}", daemon=True).start()
-        return {"TransformJobArn": arn}
-
-    def _job(self, name: str) -> TransformJob:
-        job = self.jobs.get(name)
-        if job is None:
-            raise validation_error("Could not find requested job with name " + name)
-        return job
+        threading.Thread(target=run.run, name=f"transform-{job.name}", daemon=True).start()
+        return {"TransformJobArn": job.arn}
 
     def describe_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.backend.lock:
-            return self._job(params["TransformJobName"]).describe()
+            return self.get(params["TransformJobName"]).describe()
 
     def stop_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.backend.lock:
-            job = self._job(params["TransformJobName"])
-            if job.status == "Stopping":
-                return {}
-            if job.status != "InProgress":
-                raise validation_error(f"The request was rejected because the transform job is in status {job.status}.")
-            job.set_status("Stopping")
-            self._stops[job.name].set()
-        return {}
+        return self.stop(params["TransformJobName"])
 
     def list_transform_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.backend.lock:
-            jobs = [job for job in self.jobs.values() if status_matches(job.status, params)
-                    and modified_matches(job.last_modified_time, params)]
-            return page(jobs, params, "TransformJobSummaries")
+        return self.list(params)
 
 
 class TransformRun:
@@ -264,7 +199,7 @@ class TransformRun:
             for stream in self._logs.values():
                 self._quietly(stream.close)
         with self.backend.lock:
-            if self.backend.transform.jobs.get(self.job.name) is not self.job:
+            if not self.backend.transform.owns(self.job):
                 return  # forgotten by a reset
             if self.stop.is_set():
                 outcome, reason = "Stopped", None
@@ -293,8 +228,7 @@ class TransformRun:
         if self.stop.wait(self.settings.delays.step_seconds):
             return "Stopped"
         with self.backend.lock:
-            self.job.start_time = time.time()
-            self.job.last_modified_time = self.job.start_time
+            self.job.started()
         if self.injected_failure is not None:
             raise TransformFailure(self.injected_failure)
         s3 = client("s3", self.settings.internal_url, self.settings.region)
@@ -307,7 +241,7 @@ class TransformRun:
             for key in keys:
                 if self.stop.is_set():
                     return "Stopped"
-                self._transform_object(s3, pool, service, bucket, key, _output_name(key, prefix))
+                self._transform_object(s3, pool, service, bucket, key, key_below_prefix(key, prefix))
         return "Completed"
 
     def _container(self) -> dict[str, Any]:
