@@ -157,3 +157,16 @@ def test_the_providers_processing_operator(monkeypatch, tmp_path, emulator_url, 
     failing = processing_request("af-processing-fails", "fail.py", code)
     with pytest.raises(Exception, match="bad input: no rows"):
         SageMakerProcessingOperator(task_id="process", config=failing, check_interval=1).execute({})
+
+
+def test_an_s3_key_with_dot_dot_fails_the_job_and_writes_nothing_outside(sm, s3, tmp_path, code):
+    outside = tmp_path / "pwned.csv"
+    key = "hostile-processing/data/" + "../" * 40 + str(outside).lstrip("/")
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"1,2\n")
+    inputs = [{"InputName": "data", "S3Input": {"S3Uri": f"s3://{BUCKET}/hostile-processing/data",
+                                                "LocalPath": "/opt/ml/processing/input/data", "S3DataType": "S3Prefix"}}]
+    sm.create_processing_job(**processing_request("pj-dotdot", "scale.py", code, ProcessingInputs=inputs))
+    described = finished(sm, "pj-dotdot")
+    assert described["ProcessingJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith("ClientError: Data download failed: S3 key")
+    assert not outside.exists()
