@@ -45,13 +45,13 @@ from .batch_records import (
 from .errors import internal_failure, validation_error
 from .hosting import DeploymentFailure, fetch_model_data
 from .job_logs import CloudWatchLog
+from .job_supervisor import FAILURE_REASON_LIMIT
 from .jobs import BackgroundJob, JobTable
 
 if TYPE_CHECKING:
     from .models import SageMakerBackend
 
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
-FAILURE_REASON_LIMIT = 1024
 MAX_PAYLOAD_LIMIT_MB = 100  # the service's upper bound for MaxPayloadInMB
 SUPPORTED_SPLIT_TYPES = ("None", "Line")
 SUPPORTED_COMPRESSION = ("None", "Gzip")
