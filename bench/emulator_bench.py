@@ -7,7 +7,10 @@ deploys it and prints:
   - seconds to score the 12,357-row test set through the endpoint (a few large CSV chunks sent
     concurrently) next to in-process xgboost prediction of the same rows on the same model (both
     warmed up, then the median of SCORING_RUNS alternated runs: the machine may be shared);
-  - errors under 50 concurrent clients.
+  - errors under 50 concurrent clients;
+  - evaluation without an endpoint: a Batch Transform job over the same rows (create to Completed, and
+    the job's own TransformStartTime to TransformEndTime; median of TRANSFORM_RUNS jobs), next to the
+    endpoint path (create to InService, plus scoring).
 Run: .venv/bin/python bench/emulator_bench.py
 """
 
@@ -42,6 +45,7 @@ SCORING_RUNS = 15
 LATENCY_CALLS = 300
 CLIENTS = 50
 CALLS_PER_CLIENT = 20
+TRANSFORM_RUNS = 5
 
 
 def tutorial_split() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -76,7 +80,8 @@ def start_emulator() -> tuple[subprocess.Popen[str], str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-def train_and_deploy(sm, s3, train: pd.DataFrame) -> str:
+def train_and_deploy(sm, s3, train: pd.DataFrame) -> tuple[str, float]:
+    """The model's artifacts URL and the seconds from CreateEndpoint to InService."""
     labelled = pd.concat([train["y_yes"], train.drop(["y_no", "y_yes"], axis=1)], axis=1)
     s3.put_object(Bucket=BUCKET, Key="train/train.csv", Body=to_csv(labelled))
     sm.create_training_job(
@@ -98,9 +103,28 @@ def train_and_deploy(sm, s3, train: pd.DataFrame) -> str:
     sm.create_model(ModelName="bench", PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifacts}, ExecutionRoleArn=ROLE)
     sm.create_endpoint_config(EndpointConfigName="bench", ProductionVariants=[
         {"VariantName": "AllTraffic", "ModelName": "bench", "InitialInstanceCount": 1, "InstanceType": "ml.m5.xlarge"}])  # fmt: skip
+    started = time.perf_counter()
     sm.create_endpoint(EndpointName="bench", EndpointConfigName="bench")
-    sm.get_waiter("endpoint_in_service").wait(EndpointName="bench", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    return artifacts
+    sm.get_waiter("endpoint_in_service").wait(EndpointName="bench", WaiterConfig={"Delay": 0.1, "MaxAttempts": 1200})
+    return artifacts, time.perf_counter() - started
+
+
+def transform_once(sm, s3, number: int) -> tuple[float, float, np.ndarray]:
+    """One Batch Transform job over the test rows: (create to Completed, start to end, scores)."""
+    name = f"bench-transform-{number}"
+    started = time.perf_counter()
+    sm.create_transform_job(
+        TransformJobName=name, ModelName="bench",
+        TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/transform-in/"}},
+                        "ContentType": "text/csv", "SplitType": "Line"},
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/transform-out/{name}", "AssembleWith": "Line"},
+        TransformResources={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+    )  # fmt: skip
+    sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 3000})
+    wall = time.perf_counter() - started
+    job = sm.describe_transform_job(TransformJobName=name)
+    body = s3.get_object(Bucket=BUCKET, Key=f"transform-out/{name}/test.csv.out")["Body"].read()
+    return wall, (job["TransformEndTime"] - job["TransformStartTime"]).total_seconds(), np.array(body.split(), dtype=float)
 
 
 def local_booster(s3, artifacts: str) -> xgb.Booster:
@@ -125,7 +149,7 @@ def main() -> None:
         sm, s3 = boto3.client("sagemaker", **aws), boto3.client("s3", **aws)
         runtime = boto3.client("sagemaker-runtime", config=Config(max_pool_connections=CLIENTS, retries={"total_max_attempts": 1}), **aws)
         print(f"training on {train.shape[0]} rows and deploying (image {IMAGE})...", flush=True)
-        artifacts = train_and_deploy(sm, s3, train)
+        artifacts, deploy_seconds = train_and_deploy(sm, s3, train)
 
         one_row = to_csv(features.iloc[:1])
         invoke(runtime, one_row)  # warm up the connection
@@ -165,6 +189,19 @@ def main() -> None:
             f"score {len(features):,} rows: endpoint {endpoint_seconds:.3f} s ({CHUNKS} concurrent CSV chunks), "
             f"in-process {local_seconds:.3f} s, ratio {endpoint_seconds / local_seconds:.1f}x "
             f"(medians of {SCORING_RUNS} runs); max |difference| {difference:.2e}"
+        )
+
+        s3.put_object(Bucket=BUCKET, Key="transform-in/test.csv", Body=to_csv(features))
+        transforms = [transform_once(sm, s3, number) for number in range(TRANSFORM_RUNS)]
+        transform_wall = float(np.median([wall for wall, _, _ in transforms]))
+        transform_job = float(np.median([job for _, job, _ in transforms]))
+        transform_difference = max(float(np.max(np.abs(scores - endpoint_runs[0][1]))) for _, _, scores in transforms)
+        print(
+            f"evaluate {len(features):,} rows without an endpoint: transform job {transform_wall:.2f} s create to "
+            f"Completed ({transform_job:.2f} s TransformStartTime to TransformEndTime; medians of {TRANSFORM_RUNS} "
+            f"jobs; emulator step_seconds 0.2 included) vs endpoint {deploy_seconds:.2f} s to InService + "
+            f"{endpoint_seconds:.3f} s scoring = {deploy_seconds + endpoint_seconds:.2f} s; "
+            f"max |transform - endpoint| {transform_difference:.2e}"
         )
 
         bodies = [one_row, to_csv(features.iloc[:100])]

@@ -11,9 +11,12 @@ DAG: will a client subscribe to a term deposit (UCI bank-marketing data, CC BY 4
 | `download` | fetches the UCI archive, verifies its sha256 (offline: the copy shipped with the project) and stores it in the S3 raw cache `s3://<bucket>/<prefix>/raw/<sha256>.csv.gz` (skipped when there) |
 | `prepare` | reads the raw file from S3, validates the schema, builds the feature set, splits deterministically, puts the CSV channels under `s3://<bucket>/<prefix>/<run key>/data/` |
 | `training_config`, `train` | `SageMakerTrainingOperator` with the built-in XGBoost image; its CloudWatch log and status changes in the task log |
+| `choose_evaluation` | follows Param `evaluation`: `endpoint` (deploy, evaluate) or `transform` (transform, evaluate_transform) |
 | `deploy` | model, endpoint config and endpoint, waiting for InService |
 | `evaluate` | scores the test set through the endpoint; confusion matrix, metrics, plots to S3; quality gate `min_auc` |
-| `teardown` | deletes the endpoint, its configs and models (runs whatever failed before it) and logs the run's cost |
+| `transform` | `SageMakerTransformOperator`: a Batch Transform job scores the test set (no endpoint) |
+| `evaluate_transform` | the same metrics, report, plots and quality gate from the transform job's output |
+| `teardown` | stops running jobs, deletes the endpoint, its configs and models (runs whatever failed before it) and logs the run's cost |
 | `verify_cleanup` | fails the run loudly if anything of it is still on SageMaker (a leftover would keep billing) |
 
 A forgotten endpoint keeps billing, so `teardown` is an Airflow teardown task: it runs when
@@ -30,10 +33,11 @@ from datetime import datetime, timedelta, timezone
 from airflow.sdk import DAG, TriggerRule, setup, task, teardown
 
 from bankml import tasks
-from bankml.dag_params import dag_params
+from bankml.dag_params import dag_params, evaluation_path
 from bankml.operators import RunEndpointOperator
 from bankml.settings import Settings
 from bankml.training_operator import TailedTrainingOperator
+from bankml.transform_operator import RunTransformOperator
 
 settings = Settings.from_env()
 
@@ -75,6 +79,14 @@ with DAG(
     def evaluate(run_plan: dict, prepared: dict, training: dict, params=None) -> dict:
         return tasks.evaluate(settings, run_plan, prepared, training, params)
 
+    @task.branch(retries=0)
+    def choose_evaluation(params=None) -> str:
+        return evaluation_path(params)
+
+    @task
+    def evaluate_transform(run_plan: dict, transform: dict, training: dict, params=None) -> dict:
+        return tasks.evaluate_transform(settings, run_plan, transform, training, params)
+
     @teardown
     @task(task_id="teardown")
     def delete_run_resources(run_plan: dict) -> dict:
@@ -106,6 +118,20 @@ with DAG(
         check_interval=settings.poll_seconds,
         wait_seconds=settings.endpoint_wait_seconds,
     )
+    transform = RunTransformOperator(
+        task_id="transform",
+        plan=run_plan,
+        training=train.output,
+        prepared=prepared,
+        role_arn=settings.role_arn,
+        instance_type="{{ params.endpoint_instance_type }}",
+        aws_conn_id=settings.aws_conn_id,
+        check_interval=settings.poll_seconds,
+        wait_seconds=settings.evaluate_timeout_seconds,
+    )
     evaluation = evaluate(run_plan, prepared, train.output)
+    transform_evaluation = evaluate_transform(run_plan, transform.output, train.output)
     cleanup = delete_run_resources(run_plan).as_teardown(setups=run_plan)
-    train >> deploy >> evaluation >> cleanup >> verify_cleanup()
+    train >> choose_evaluation() >> [deploy, transform]
+    deploy >> evaluation
+    [evaluation, transform_evaluation] >> cleanup >> verify_cleanup()

@@ -28,3 +28,12 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return bucket, key
+
+
+def key_below_prefix(key: str, prefix: str) -> str:
+    """`key`'s path below an S3Prefix, keeping sub-folders (as Batch Transform names outputs and Processing
+    places inputs); an object named by the prefix itself, or by part of a name, keeps its base name."""
+    rest = key[len(prefix):]
+    if prefix and not prefix.endswith("/") and not rest.startswith("/"):
+        return key.rsplit("/", 1)[-1]
+    return rest.lstrip("/")

@@ -97,6 +97,7 @@ class Faults:
             self.training_failure: str | None = None
             self.endpoint_failure: str | None = None
             self.endpoint_crash: str | None = None
+            self.transform_failure: str | None = None
             self.invocation_errors: CountedFault | None = None
             self.throttle: CountedFault | None = None
             self.latency: LatencyFault | None = None
@@ -112,6 +113,8 @@ class Faults:
                 self.endpoint_failure = parsed["fail_next_endpoint"]
             if "crash_next_endpoint" in parsed:
                 self.endpoint_crash = parsed["crash_next_endpoint"]
+            if "fail_next_transform_job" in parsed:
+                self.transform_failure = parsed["fail_next_transform_job"]
             if "invocation_errors" in parsed:
                 self.invocation_errors = parsed["invocation_errors"]
             if "throttle_invocations" in parsed:
@@ -127,6 +130,7 @@ class Faults:
                 "fail_next_training_job": self.training_failure,
                 "fail_next_endpoint": self.endpoint_failure,
                 "crash_next_endpoint": self.endpoint_crash,
+                "fail_next_transform_job": self.transform_failure,
                 "invocation_errors": self.invocation_errors and self.invocation_errors.as_dict(),
                 "throttle_invocations": self.throttle and self.throttle.as_dict(),
                 "invocation_latency": self.latency and self.latency.as_dict(),
@@ -148,6 +152,11 @@ class Faults:
         with self._lock:
             message, self.endpoint_crash = self.endpoint_crash, None
             return message
+
+    def take_transform_failure(self) -> str | None:
+        with self._lock:
+            reason, self.transform_failure = self.transform_failure, None
+            return reason
 
     def take_invocation_fault(self) -> InvocationFault | None:
         """Count this invocation against the armed faults; throttling is checked first."""
@@ -216,6 +225,7 @@ FAULTS_SPEC: dict[str, Any] = {
         "fail_next_training_job": _REASON,
         "fail_next_endpoint": _REASON,
         "crash_next_endpoint": _REASON,
+        "fail_next_transform_job": _REASON,
         "invocation_errors": _counted({"status": _ERROR_STATUS, "message": _MESSAGE}),
         "throttle_invocations": _counted(),
         "invocation_latency": _counted(

@@ -1,4 +1,4 @@
-"""What a run cost: training billable seconds and the endpoint's lifetime, priced on demand.
+"""What a run cost: training billable seconds, the endpoint's lifetime or the transform jobs' time, on demand.
 
 The prices are a small dated table, not a live lookup: the pipeline must not need the
 Pricing API (or its permissions) to tell the user what a run roughly cost.
@@ -17,6 +17,7 @@ TRAINING_USD_PER_HOUR: dict[str, float] = {
     "ml.m4.xlarge": 0.24,
     "ml.c5.xlarge": 0.204,
 }
+# Real-time endpoints and Batch Transform jobs are priced alike per instance-hour.
 HOSTING_USD_PER_HOUR: dict[str, float] = {
     "ml.t2.medium": 0.056,
     "ml.m5.large": 0.115,
@@ -36,6 +37,10 @@ class CostEstimate:
     endpoint_instance_count: int
     endpoint_lifetime_seconds: float
     endpoint_usd: float | None
+    transform_instance_type: str | None
+    transform_instance_count: int
+    transform_seconds: float
+    transform_usd: float | None
     total_usd: float | None
     prices_as_of: str = PRICES_AS_OF
     prices_region: str = PRICES_REGION
@@ -51,7 +56,9 @@ class CostEstimate:
             f"Estimated cost: training {self.training_billable_seconds:.0f} s on "
             f"{self.training_instance_type} = {usd(self.training_usd)}; endpoint "
             f"{self.endpoint_lifetime_seconds:.0f} s on {self.endpoint_instance_count} x "
-            f"{self.endpoint_instance_type} = {usd(self.endpoint_usd)}; total {usd(self.total_usd)} "
+            f"{self.endpoint_instance_type} = {usd(self.endpoint_usd)}; transform {self.transform_seconds:.0f} s on "
+            f"{self.transform_instance_count} x {self.transform_instance_type} = {usd(self.transform_usd)}; "
+            f"total {usd(self.total_usd)} "
             f"(on-demand {self.prices_region} prices as of {self.prices_as_of})"
         )
 
@@ -72,8 +79,11 @@ def estimate_cost(
     endpoint_instance_type: str | None,
     endpoint_instance_count: int,
     endpoint_lifetime_seconds: float,
+    transform_instance_type: str | None = None,
+    transform_instance_count: int = 0,
+    transform_seconds: float = 0.0,
 ) -> CostEstimate:
-    """BillableTimeInSeconds is wall-clock time: both training and hosting bill per instance."""
+    """BillableTimeInSeconds is wall-clock time: training, hosting and transform all bill per instance."""
     training = _price(
         TRAINING_USD_PER_HOUR,
         training_instance_type,
@@ -86,7 +96,14 @@ def estimate_cost(
         endpoint_lifetime_seconds / 3600,
         endpoint_instance_count,
     )
-    total = None if training is None or hosting is None else round(training + hosting, 6)
+    transform = _price(
+        HOSTING_USD_PER_HOUR,
+        transform_instance_type,
+        transform_seconds / 3600,
+        transform_instance_count,
+    )
+    parts = (training, hosting, transform)
+    total = None if None in parts else round(sum(parts), 6)  # type: ignore[arg-type]
     return CostEstimate(
         training_instance_type=training_instance_type,
         training_billable_seconds=training_billable_seconds,
@@ -95,5 +112,9 @@ def estimate_cost(
         endpoint_instance_count=endpoint_instance_count,
         endpoint_lifetime_seconds=endpoint_lifetime_seconds,
         endpoint_usd=hosting,
+        transform_instance_type=transform_instance_type,
+        transform_instance_count=transform_instance_count,
+        transform_seconds=transform_seconds,
+        transform_usd=transform,
         total_usd=total,
     )

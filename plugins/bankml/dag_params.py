@@ -10,7 +10,13 @@ from bankml.data.source import DEFAULT_URL, EXPECTED_SHA256
 from bankml.sagemaker_config import DEFAULT_XGBOOST_VERSION, TUTORIAL_HYPERPARAMETERS, XGBOOST_VERSIONS
 
 FEATURE_SETS = ("economic", "tutorial")
+EVALUATIONS = ("endpoint", "transform")
 INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+
+
+def evaluation_path(params: dict) -> str:
+    """The first task of the chosen evaluation: exactly one of the two paths runs."""
+    return {"endpoint": "deploy", "transform": "transform"}[params["evaluation"]]
 
 
 def dag_params() -> dict[str, Param]:
@@ -60,6 +66,17 @@ def dag_params() -> dict[str, Param]:
             maximum=1,
             title="Quality gate: minimum test ROC AUC",
             description="The evaluate task fails, after saving its metrics, below this value.",
+        ),
+        "evaluation": Param(
+            "endpoint",
+            type="string",
+            enum=list(EVALUATIONS),
+            title="Evaluate through",
+            description=(
+                "'endpoint': deploy a real-time endpoint and score the test set through it. 'transform': "
+                "score it with a Batch Transform job instead (no endpoint; billed for the job's time only), "
+                "on the endpoint instance type. Both save the same metrics, report and plots."
+            ),
         ),
         "evaluation_workers": Param(4, type="integer", minimum=1, maximum=32,
                                     title="Concurrent InvokeEndpoint calls during evaluation"),

@@ -23,12 +23,14 @@ from bankml.teardown import is_absent, teardown_run
 log = logging.getLogger(__name__)
 
 ACTIVE_RUN_STATES = frozenset({"queued", "running"})
-# Models and endpoint configs are "<base>-model-<try>" / "<base>-config-<try>".
-TRY_SUFFIX = re.compile(r"-(model|config)-\d+$")
+# Models and endpoint configs are "<base>-model-<try>" / "<base>-config-<try>"; the provider's operators
+# rename a taken transform job or model "<name>-<epoch seconds>".
+TRY_SUFFIX = re.compile(r"-(model|config)-\d+(-\d{10})?$|-\d{10}$")
 LISTINGS = (
     ("list_endpoints", "Endpoints", "EndpointName", "EndpointArn"),
     ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn"),
     ("list_models", "Models", "ModelName", "ModelArn"),
+    ("list_transform_jobs", "TransformJobSummaries", "TransformJobName", "TransformJobArn"),  # a running one bills
 )
 
 

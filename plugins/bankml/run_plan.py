@@ -46,6 +46,11 @@ class RunPlan:
         """One endpoint per run: a retried deploy updates or replaces it, never duplicates it."""
         return self.base_name
 
+    @property
+    def transform_job_name(self) -> str:
+        """Transform jobs are a namespace of their own; a retry gets "-<epoch>" like training."""
+        return self.base_name
+
     def model_name(self, try_number: int) -> str:
         """Per deploy attempt, so a retried deploy never collides with its own earlier model."""
         return f"{self.base_name}-model-{try_number}"
@@ -101,7 +106,7 @@ def plan_run(
     )
     longest = [
         plan.training_job_name + "-" + "9" * (TIMESTAMP_SUFFIX_LENGTH - 1),
-        plan.model_name(99),
+        plan.model_name(99) + "-" + "9" * (TIMESTAMP_SUFFIX_LENGTH - 1),  # the transform operator renames too
         plan.endpoint_config_name(99),
         plan.endpoint_name,
     ]

@@ -110,6 +110,16 @@ def training_job_config(
     }
 
 
+def _model(name: str, image_uri: str, model_data_url: str, role_arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:
+    """CreateModel request of the trained model in the built-in XGBoost image."""
+    return {
+        "ModelName": name,
+        "PrimaryContainer": {"Image": image_uri, "ModelDataUrl": model_data_url},
+        "ExecutionRoleArn": role_arn,
+        "Tags": tags,
+    }
+
+
 def endpoint_config(
     plan: RunPlan,
     *,
@@ -126,12 +136,7 @@ def endpoint_config(
     model_name = plan.model_name(try_number)
     config_name = plan.endpoint_config_name(try_number)
     return {
-        "Model": {
-            "ModelName": model_name,
-            "PrimaryContainer": {"Image": image_uri, "ModelDataUrl": model_data_url},
-            "ExecutionRoleArn": role_arn,
-            "Tags": tags,
-        },
+        "Model": _model(model_name, image_uri, model_data_url, role_arn, tags),
         "EndpointConfig": {
             "EndpointConfigName": config_name,
             "ProductionVariants": [
@@ -148,6 +153,45 @@ def endpoint_config(
         "Endpoint": {
             "EndpointName": plan.endpoint_name,
             "EndpointConfigName": config_name,
+            "Tags": tags,
+        },
+    }
+
+
+# Batch Transform scores the labelled test channel as it is: the label column is cut off before the
+# model sees a row (InputFilter), joined back to the row's score, and only (label, score) is kept.
+TRANSFORM_DATA_PROCESSING = {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
+
+
+def transform_job_config(
+    plan: RunPlan,
+    *,
+    try_number: int,
+    image_uri: str,
+    model_data_url: str,
+    role_arn: str,
+    instance_type: str,
+    test_uri: str,
+    created_at: str,
+) -> dict[str, Any]:
+    """SageMakerTransformOperator config: the Model and the TransformJob of one evaluation try."""
+    tags = plan.tags(created_at)
+    model_name = plan.model_name(try_number)
+    return {
+        "Model": _model(model_name, image_uri, model_data_url, role_arn, tags),
+        "Transform": {
+            "TransformJobName": plan.transform_job_name,
+            "ModelName": model_name,
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": test_uri}},
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
+            "TransformOutput": {"S3OutputPath": plan.uri("transform"), "Accept": "text/csv", "AssembleWith": "Line"},
+            "TransformResources": {"InstanceType": instance_type, "InstanceCount": 1},
+            "BatchStrategy": "MultiRecord",
+            "MaxPayloadInMB": 6,
+            "DataProcessing": dict(TRANSFORM_DATA_PROCESSING),
             "Tags": tags,
         },
     }

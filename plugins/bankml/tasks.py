@@ -213,9 +213,6 @@ def evaluate(
     from botocore.config import Config
 
     from bankml.evaluation.endpoint_scoring import endpoint_invoker, score, split_labelled_csv
-    from bankml.evaluation.metrics import compute_metrics
-    from bankml.evaluation.plots import confusion_matrix_png, roc_curve_png
-    from bankml.evaluation.report import confusion_report
 
     # Stop scoring before the task's execution_timeout, leaving time to report; the timeout itself also
     # cancels what is queued (score() never waits for the queue).
@@ -241,8 +238,46 @@ def evaluate(
         deadline=deadline,
     )
     seconds = time.monotonic() - started
-    metrics = compute_metrics(rows.labels, scores)
-    log.info("Evaluation of %s\n%s", run.endpoint_name, confusion_report(metrics))
+    return _save_evaluation(s3, run, training, params, rows.labels, scores, seconds, {"endpoint": run.endpoint_name})
+
+
+def evaluate_transform(
+    settings: Settings,
+    plan: dict[str, str],
+    transform: dict[str, Any],
+    training: dict[str, Any],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Read the transform job's "label,score" rows, then save metrics and plots and apply the gate as evaluate does."""
+    from bankml.evaluation.transform_output import labels_and_scores
+
+    run = RunPlan.from_dict(plan)
+    s3 = _s3(settings)
+    # Described again: the operator's XCom holds the job's times as repr() strings.
+    job = _sagemaker(settings).describe_transform_job(TransformJobName=transform["Transform"]["TransformJobName"])
+    bucket, _, prefix = job["TransformOutput"]["S3OutputPath"].removeprefix("s3://").partition("/")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix.rstrip("/") + "/").get("Contents", [])
+            if o["Key"].endswith(".out")]
+    if len(keys) != 1:
+        raise ValueError(f"expected one .out object under {job['TransformOutput']['S3OutputPath']}, found {keys}")
+    labels, scores = labels_and_scores(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read())
+    seconds = (job["TransformEndTime"] - job["TransformStartTime"]).total_seconds()
+    log.info("Transform job %s scored %s rows in %.1f s", job["TransformJobName"], f"{labels.size:,}", seconds)
+    return _save_evaluation(s3, run, training, params, labels, scores, seconds,
+                            {"transform_job": job["TransformJobName"]})
+
+
+def _save_evaluation(
+    s3: Any, run: RunPlan, training: dict[str, Any], params: dict[str, Any], labels: Any, scores: Any,
+    seconds: float, scored_by: dict[str, str],
+) -> dict[str, Any]:
+    """Metrics, confusion report and plots to S3 whichever way the test set was scored; then the quality gate."""
+    from bankml.evaluation.metrics import compute_metrics
+    from bankml.evaluation.plots import confusion_matrix_png, roc_curve_png
+    from bankml.evaluation.report import confusion_report
+
+    metrics = compute_metrics(labels, scores)
+    log.info("Evaluation of %s\n%s", ", ".join(scored_by.values()), confusion_report(metrics))
 
     job = training["Training"]
     document = {
@@ -253,7 +288,8 @@ def evaluate(
         "hyperparameters": job.get("HyperParameters", {}),
         "training_job": job["TrainingJobName"],
         "training_final_metrics": {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])},
-        "endpoint": run.endpoint_name,
+        "evaluation": params["evaluation"],
+        **scored_by,
         "evaluation_seconds": round(seconds, 3),
         "metrics": metrics,
         "min_auc": params["min_auc"],
@@ -263,7 +299,7 @@ def evaluate(
     artifacts = {
         "metrics.json": (json.dumps(document, indent=2).encode(), "application/json"),
         "confusion_matrix.png": (confusion_matrix_png(metrics), "image/png"),
-        "roc_curve.png": (roc_curve_png(rows.labels, scores), "image/png"),
+        "roc_curve.png": (roc_curve_png(labels, scores), "image/png"),
     }
     for name, (body, content_type) in artifacts.items():
         s3.put_object(Bucket=run.bucket, Key=run.key("evaluation", name), Body=body, ContentType=content_type)
@@ -298,6 +334,20 @@ def _training_usage(sm: Any, run: RunPlan) -> tuple[str | None, int, float]:
     return instance_type, count, seconds
 
 
+def _transform_usage(sm: Any, run: RunPlan) -> tuple[str | None, int, float]:
+    """Instance type, count and seconds (start to end, or to now while stopping) of the run's transform jobs."""
+    instance_type, count, seconds = None, 0, 0.0
+    for page in sm.get_paginator("list_transform_jobs").paginate(NameContains=run.base_name):
+        for summary in page["TransformJobSummaries"]:
+            job = sm.describe_transform_job(TransformJobName=summary["TransformJobName"])
+            instance_type = job["TransformResources"]["InstanceType"]
+            count = job["TransformResources"]["InstanceCount"]
+            if "TransformStartTime" in job:
+                end = job.get("TransformEndTime") or datetime.now(timezone.utc)
+                seconds += (end - job["TransformStartTime"]).total_seconds()
+    return instance_type, count, seconds
+
+
 def teardown(settings: Settings, plan: dict[str, str]) -> dict[str, Any]:
     """Delete all the run created, wait until the endpoint is gone, and report the cost."""
     from botocore.exceptions import ClientError
@@ -313,8 +363,11 @@ def teardown(settings: Settings, plan: dict[str, str]) -> dict[str, Any]:
     log.info("Deleted: %s", ", ".join(report.deleted) or "nothing (nothing of this run existed)")
     if report.stopped_training_jobs:
         log.warning("Stopped training jobs still running: %s", ", ".join(report.stopped_training_jobs))
+    if report.stopped_transform_jobs:
+        log.warning("Stopped transform jobs still running: %s", ", ".join(report.stopped_transform_jobs))
 
     instance_type, count, billable = _training_usage(sm, run)
+    transform_type, transform_count, transform_seconds = _transform_usage(sm, run)
     cost = estimate_cost(
         training_instance_type=instance_type,
         training_billable_seconds=billable,
@@ -322,6 +375,9 @@ def teardown(settings: Settings, plan: dict[str, str]) -> dict[str, Any]:
         endpoint_instance_type=report.endpoint_instance_type,
         endpoint_instance_count=report.endpoint_instance_count,
         endpoint_lifetime_seconds=report.endpoint_lifetime_seconds or 0.0,
+        transform_instance_type=transform_type,
+        transform_instance_count=transform_count,
+        transform_seconds=transform_seconds,
     )
     log.info(cost.summary())
     s3 = _s3(settings)
@@ -330,18 +386,20 @@ def teardown(settings: Settings, plan: dict[str, str]) -> dict[str, Any]:
         metrics_key = run.key("evaluation", "metrics.json")
         document = json.loads(s3.get_object(Bucket=run.bucket, Key=metrics_key)["Body"].read())
         document["cost"] = cost_doc
-        log.info(
-            "Endpoint lived %.1f s; evaluation needed %.1f s of it",
-            cost.endpoint_lifetime_seconds,
-            document.get("evaluation_seconds", 0.0),
-        )
+        if cost.endpoint_lifetime_seconds:
+            log.info(
+                "Endpoint lived %.1f s; evaluation needed %.1f s of it",
+                cost.endpoint_lifetime_seconds,
+                document.get("evaluation_seconds", 0.0),
+            )
         s3.put_object(Bucket=run.bucket, Key=metrics_key, Body=json.dumps(document, indent=2).encode(),
                       ContentType="application/json")
     except ClientError as err:
         log.info("No metrics.json to add the cost to (%s): evaluation did not finish", err.response["Error"]["Code"])
     s3.put_object(Bucket=run.bucket, Key=run.key("evaluation", "cost.json"),
                   Body=json.dumps(cost_doc, indent=2).encode(), ContentType="application/json")
-    return {"deleted": report.deleted, "stopped_training_jobs": report.stopped_training_jobs, "cost": cost_doc}
+    return {"deleted": report.deleted, "stopped_training_jobs": report.stopped_training_jobs,
+            "stopped_transform_jobs": report.stopped_transform_jobs, "cost": cost_doc}
 
 
 def janitor(settings: Settings, params: dict[str, Any], ti: Any) -> dict[str, Any]:
@@ -372,7 +430,7 @@ def janitor(settings: Settings, params: dict[str, Any], ti: Any) -> dict[str, An
 
 def verify_cleanup(settings: Settings, plan: dict[str, str] | None) -> None:
     """Fail, loudly, if anything of the run is still on SageMaker after the teardown."""
-    from bankml.teardown import run_resources
+    from bankml.teardown import run_resources, running_jobs
 
     if plan is None:
         log.info("The run made no plan, so it created nothing: nothing to verify")
@@ -380,14 +438,7 @@ def verify_cleanup(settings: Settings, plan: dict[str, str] | None) -> None:
     run = RunPlan.from_dict(plan)
     sm = _sagemaker(settings)
     left = {kind: names for kind, names in run_resources(sm, run.base_name).items() if names}
-    running = [
-        job["TrainingJobName"]
-        for page in sm.get_paginator("list_training_jobs").paginate(NameContains=run.base_name)
-        for job in page["TrainingJobSummaries"]
-        if job["TrainingJobStatus"] in ("InProgress", "Stopping")
-    ]
-    if running:
-        left["training_jobs"] = running
+    left.update({f"{kind}_jobs": names for kind, names in running_jobs(sm, run.base_name).items()})
     if left:
         raise RuntimeError(
             f"Still on SageMaker after the teardown (billing!): {left}. Clear the 'teardown' task, "

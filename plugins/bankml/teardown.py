@@ -27,6 +27,7 @@ class TeardownError(RuntimeError):
 class TeardownReport:
     deleted: list[str] = field(default_factory=list)
     stopped_training_jobs: list[str] = field(default_factory=list)
+    stopped_transform_jobs: list[str] = field(default_factory=list)
     endpoint_created_at: datetime | None = None
     endpoint_deleted_at: datetime | None = None
     endpoint_instance_type: str | None = None
@@ -71,14 +72,45 @@ def run_resources(sm: Any, base: str) -> dict[str, list[str]]:
     }
 
 
-def stop_training_jobs(sm: Any, base: str, report: TeardownReport) -> None:
-    """A training job still running after a failed train task bills too."""
-    for page in sm.get_paginator("list_training_jobs").paginate(NameContains=base):
-        for job in page["TrainingJobSummaries"]:
-            if job["TrainingJobStatus"] == "InProgress":
-                log.info("Stopping training job %s", job["TrainingJobName"])
-                _tolerating_absent(lambda: sm.stop_training_job(TrainingJobName=job["TrainingJobName"]))
-                report.stopped_training_jobs.append(job["TrainingJobName"])
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of SageMaker job a run starts: how to list, name and stop it."""
+
+    kind: str
+    list_operation: str
+    summaries: str
+    name_field: str
+    status_field: str
+    stop_operation: str
+
+
+JOB_KINDS = (
+    JobKind("training", "list_training_jobs", "TrainingJobSummaries", "TrainingJobName", "TrainingJobStatus",
+            "stop_training_job"),
+    JobKind("transform", "list_transform_jobs", "TransformJobSummaries", "TransformJobName", "TransformJobStatus",
+            "stop_transform_job"),
+)
+
+
+def running_jobs(sm: Any, base: str, statuses: tuple[str, ...] = ("InProgress", "Stopping")) -> dict[str, list[str]]:
+    """The run's jobs in `statuses`, per kind ("training", "transform")."""
+    found: dict[str, list[str]] = {}
+    for kind in JOB_KINDS:
+        for page in sm.get_paginator(kind.list_operation).paginate(NameContains=base):
+            for job in page[kind.summaries]:
+                if job[kind.status_field] in statuses and job[kind.name_field].startswith(base):
+                    found.setdefault(kind.kind, []).append(job[kind.name_field])
+    return found
+
+
+def stop_jobs(sm: Any, base: str, report: TeardownReport) -> None:
+    """A training or transform job still running after its task failed bills too."""
+    for kind in JOB_KINDS:
+        for name in running_jobs(sm, base, ("InProgress",)).get(kind.kind, []):
+            log.info("Stopping %s job %s", kind.kind, name)
+            stop = getattr(sm, kind.stop_operation)
+            _tolerating_absent(lambda: stop(**{kind.name_field: name}))
+            getattr(report, f"stopped_{kind.kind}_jobs").append(name)
 
 
 def delete_endpoint(
@@ -110,7 +142,7 @@ def delete_endpoint(
 def teardown_run(sm: Any, base: str, *, delay: int = 5, max_attempts: int = 120) -> TeardownReport:
     """Stop, delete, then check that nothing of the run `base` (its base name) is left."""
     report = TeardownReport()
-    stop_training_jobs(sm, base, report)
+    stop_jobs(sm, base, report)
     for endpoint in sorted({base, *run_resources(sm, base)["endpoints"]}):
         delete_endpoint(sm, endpoint, report, delay=delay, max_attempts=max_attempts)
     left = run_resources(sm, base)

@@ -140,7 +140,7 @@ def deploy_variant(
     with tempfile.TemporaryDirectory(prefix="endpoint-", dir=scratch) as tmp:
         model_dir = Path(tmp)
         if container.get("ModelDataUrl"):
-            _fetch_model_data(container["ModelDataUrl"], model_dir, settings)
+            fetch_model_data(container["ModelDataUrl"], model_dir, settings)
         try:
             service = importlib.import_module(SERVING).ScoringService.from_model_dir(model_dir, version)
         except ModelLoadError as error:
@@ -160,7 +160,7 @@ def deploy_variant(
     )
 
 
-def _fetch_model_data(url: str, model_dir: Path, settings: Settings) -> None:
+def fetch_model_data(url: str, model_dir: Path, settings: Settings) -> None:
     bucket, key = split_s3_uri(url)
     limit = settings.limits.max_model_bytes
     try:

@@ -36,6 +36,17 @@ FINAL_MESSAGES = {
 }
 
 
+def end_process(process: subprocess.Popen[bytes]) -> None:
+    """Like the platform stops a container: SIGTERM, then SIGKILL after a grace period."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class JobSupervisor:
     def __init__(self, backend: SageMakerBackend, job: TrainingJob, injected_failure: str | None) -> None:
         self.backend = backend
@@ -122,13 +133,7 @@ class JobSupervisor:
                 with self.backend.lock:
                     self.job.transition("Stopping", "Stopping the training job", status="Stopping")
                 break
-        if self._process.poll() is None:
-            self._process.terminate()  # like the platform: SIGTERM, then SIGKILL after a grace period
-            try:
-                self._process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        end_process(self._process)
         reader.join(timeout=5)
         return self._process.returncode
 

@@ -23,6 +23,9 @@ from ..settings import Settings
 from .errors import SageMakerError, internal_failure, resource_in_use, validation_error
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
 from .job_supervisor import JobSupervisor
+from .listing import modified_matches as _modified_matches, page as _page, status_matches as _status_matches
+from .processing import ProcessingJobs
+from .transform import TransformJobs
 from .runner_pool import RunnerPool
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
@@ -205,6 +208,8 @@ class SageMakerBackend:
         self.endpoints: dict[str, Endpoint] = {}
         self.tags: dict[str, list[dict[str, str]]] = {}
         self.endpoint_logger = EndpointLogger(settings)
+        self.transform = TransformJobs(self)
+        self.processing = ProcessingJobs(self)
 
     def arn(self, kind: str, name: str) -> str:
         """ARNs lower-case the resource name, like the real service."""
@@ -224,8 +229,12 @@ class SageMakerBackend:
                 endpoint.generation += 1
             self.endpoints.clear()
             self.tags.clear()
+            self.transform.forget()
+            processing_runs = self.processing.reset()
         for supervisor in supervisors:
             supervisor.kill()
+        for run in processing_runs:
+            run.kill()
 
     def shutdown(self) -> None:
         self.reset()
@@ -252,6 +261,8 @@ class SageMakerBackend:
             + [m.arn for m in self.models.values()]
             + [c.arn for c in self.endpoint_configs.values()]
             + [e.arn for e in self.endpoints.values()]
+            + self.transform.arns()
+            + self.processing.arns()
         )
         if arn not in known:
             raise validation_error(f"Resource {arn} does not exist or is not supported.")
@@ -560,36 +571,3 @@ def _check_model_request(params: dict[str, Any]) -> None:
             raise validation_error(f"Container {number}: ModelPackageName is not supported by sagemaker-emulator; give Image.")
         if not container.get("Image"):
             raise validation_error(f"Container {number}: Image must be specified (or ModelPackageName).")
-
-
-def _status_matches(status: str, params: dict[str, Any]) -> bool:
-    return "StatusEquals" not in params or status == params["StatusEquals"]
-
-
-def _modified_matches(modified: float, params: dict[str, Any]) -> bool:
-    """LastModifiedTimeAfter/Before, exclusive like CreationTimeAfter/Before."""
-    return (modified > params.get("LastModifiedTimeAfter", float("-inf"))
-            and modified < params.get("LastModifiedTimeBefore", float("inf")))
-
-
-def _page(resources: list[Any], params: dict[str, Any], key: str, default_order: str = "Descending") -> dict[str, Any]:
-    """Filter, sort and paginate like the List* operations (NextToken is an offset)."""
-    if "NameContains" in params:
-        resources = [r for r in resources if params["NameContains"] in r.name]
-    if "CreationTimeAfter" in params:
-        resources = [r for r in resources if r.creation_time > params["CreationTimeAfter"]]
-    if "CreationTimeBefore" in params:
-        resources = [r for r in resources if r.creation_time < params["CreationTimeBefore"]]
-    sort_by = params.get("SortBy", "CreationTime")
-    sort_key = {"Name": lambda r: r.name, "Status": lambda r: getattr(r, "status", "")}.get(sort_by, lambda r: r.creation_time)
-    resources = sorted(resources, key=sort_key, reverse=params.get("SortOrder", default_order) == "Descending")
-    try:
-        start = int(params.get("NextToken", 0))
-    except ValueError:
-        raise validation_error(f"Invalid NextToken: {params['NextToken']!r}.") from None
-    size = params.get("MaxResults", 10)
-    result: dict[str, Any] = {key: [r.summary() for r in resources[start : start + size]]}
-    if start + size < len(resources):
-        result["NextToken"] = str(start + size)
-    return result
-

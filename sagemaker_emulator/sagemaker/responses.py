@@ -28,6 +28,8 @@ OPERATIONS = (
     "CreateEndpoint", "DescribeEndpoint", "UpdateEndpoint", "DeleteEndpoint", "ListEndpoints",
     "AddTags", "ListTags", "DeleteTags",
 )  # fmt: skip
+TRANSFORM_OPERATIONS = ("CreateTransformJob", "DescribeTransformJob", "ListTransformJobs", "StopTransformJob")
+PROCESSING_OPERATIONS = ("CreateProcessingJob", "DescribeProcessingJob", "ListProcessingJobs", "StopProcessingJob")
 
 
 def _snake(operation: str) -> str:
@@ -41,6 +43,8 @@ def error_response(error: SageMakerError) -> Response:
 
 def control_plane(backend: SageMakerBackend) -> Callable[[Request], Any]:
     handlers = {operation: getattr(backend, _snake(operation)) for operation in OPERATIONS}
+    handlers |= {operation: getattr(backend.transform, _snake(operation)) for operation in TRANSFORM_OPERATIONS}
+    handlers |= {operation: getattr(backend.processing, _snake(operation)) for operation in PROCESSING_OPERATIONS}
 
     async def dispatch(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
@@ -50,7 +54,7 @@ def control_plane(backend: SageMakerBackend) -> Callable[[Request], Any]:
                 raise SageMakerError(
                     "UnknownOperationException",
                     f"Operation {target or '(no X-Amz-Target)'} is not implemented by sagemaker-emulator; "
-                    f"implemented: {', '.join(OPERATIONS)}",
+                    f"implemented: {', '.join(handlers)}",
                 )
             try:
                 params = json.loads(await request.body() or b"{}")

@@ -14,7 +14,6 @@ import os
 import signal
 import sys
 import tarfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,52 +25,13 @@ from ..aws_clients import client, split_s3_uri
 from ..scratch import UnsafePath, inside
 from ..xgboost_container import training
 from ..xgboost_container.versions import resolve_image
+from .job_logs import CloudWatchLog
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-FLUSH_SECONDS = 0.5
 
 
 class JobFailure(Exception):
     """A platform-side failure (data download, model upload); str() is the FailureReason."""
-
-
-class CloudWatchLog:
-    """Buffers log lines and ships them to <job>/algo-1-<epoch> every FLUSH_SECONDS, one event per line."""
-
-    def __init__(self, logs: Any, job_name: str) -> None:
-        self.logs = logs
-        self.stream = f"{job_name}/algo-1-{int(time.time())}"
-        self._pending: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._closed = threading.Event()
-        for create, kwargs in (
-            (logs.create_log_group, {"logGroupName": TRAINING_LOG_GROUP}),
-            (logs.create_log_stream, {"logGroupName": TRAINING_LOG_GROUP, "logStreamName": self.stream}),
-        ):
-            try:
-                create(**kwargs)
-            except logs.exceptions.ResourceAlreadyExistsException:
-                pass
-        self._flusher = threading.Thread(target=self._flush_periodically, daemon=True)
-        self._flusher.start()
-
-    def write(self, line: str) -> None:
-        with self._lock:
-            self._pending.append({"timestamp": int(time.time() * 1000), "message": line})
-
-    def flush(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-            if batch:
-                self.logs.put_log_events(logGroupName=TRAINING_LOG_GROUP, logStreamName=self.stream, logEvents=batch)
-
-    def close(self) -> None:
-        self._closed.set()
-        self.flush()
-
-    def _flush_periodically(self) -> None:
-        while not self._closed.wait(FLUSH_SECONDS):
-            self.flush()
 
 
 class TrainingRun:
@@ -81,7 +41,8 @@ class TrainingRun:
         self.opt_ml = Path(spec["opt_ml"])
         self.events = events
         self.s3 = client("s3", spec["endpoint_url"], spec["region"])
-        self.cloudwatch = CloudWatchLog(client("logs", spec["endpoint_url"], spec["region"]), spec["job_name"])
+        self.cloudwatch = CloudWatchLog(client("logs", spec["endpoint_url"], spec["region"]), TRAINING_LOG_GROUP,
+                                        f"{spec['job_name']}/algo-1-{int(time.time())}")
 
     def report(self, **event: Any) -> None:
         self.events.write(json.dumps(event) + "\n")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +170,12 @@ def _parse_accept(accept: str | None) -> str:
         raise _Rejected(406, f"Accept type {media} is not supported. Please use supported accept types: "
                              f"{SUPPORTED_ACCEPTS}.")  # fmt: skip
     return media.lower()
+
+
+def execution_parameters() -> dict[str, Any]:
+    """GET /execution-parameters: what Batch Transform uses when the job does not say (one worker per CPU)."""
+    return {"MaxConcurrentTransforms": os.cpu_count() or 1, "BatchStrategy": "MultiRecord",
+            "MaxPayloadInMB": MAX_CONTENT_LENGTH // (1024 * 1024)}
 
 
 class ScoringService:

@@ -84,6 +84,8 @@ def scenarios(url: str, files: dict[str, bytes]) -> list[Scenario]:
                  after=lambda emulator, home: emulator.control("GET", "faults")),
         # An emulator bug in the deployment thread: the endpoint must end Failed, not stay Creating.
         Scenario("deploy_crash", faults={"crash_next_endpoint": "injected bug"}),
+        Scenario("transform_failed", conf={"evaluation": "transform"},
+                 faults={"fail_next_transform_job": "InternalServerError: injected transform failure"}),
     ]
 
 
@@ -98,6 +100,7 @@ FAILED_TASK = {
     "quality_gate": "evaluate",
     "evaluate_timeout": "evaluate",
     "deploy_crash": "deploy",
+    "transform_failed": "transform",
 }
 # What must still be in S3 after the fault, under the run's prefix.
 KEPT = {
@@ -111,6 +114,7 @@ KEPT = {
     "quality_gate": ["model.tar.gz", "evaluation/metrics.json", "evaluation/roc_curve.png"],
     "evaluate_timeout": ["data/test/test.csv", "model.tar.gz"],
     "deploy_crash": ["data/train/train.csv", "model.tar.gz"],
+    "transform_failed": ["data/test/test.csv", "model.tar.gz"],
 }
 MESSAGE = {
     "bad_checksum": "failed verification",
@@ -123,6 +127,7 @@ MESSAGE = {
     "quality_gate": "Quality gate: ROC AUC",
     "evaluate_timeout": "Timeout",
     "deploy_crash": "is Failed: InternalServerError: RuntimeError: injected bug",
+    "transform_failed": "InternalServerError: injected transform failure",
 }
 
 

@@ -40,7 +40,7 @@ def test_task_chain(dag) -> None:
     assert "upload" not in up
     assert up["train"] == ["training_config"]
     assert "train" in up["deploy"] and "deploy" in up["evaluate"]
-    assert up["teardown"] == ["evaluate", "plan"]
+    assert up["teardown"] == ["evaluate", "evaluate_transform", "plan"]
     assert up["verify_cleanup"] == ["teardown"]
 
 
@@ -52,10 +52,23 @@ def test_teardown_is_wired_to_the_plan_setup(dag) -> None:
     verify = dag.get_task("verify_cleanup")
     assert verify.trigger_rule == "all_done" and not verify.is_teardown
     # every task that creates or uses a SageMaker resource is inside the setup/teardown scope
-    for task_id in ("train", "deploy", "evaluate"):
+    for task_id in ("train", "deploy", "evaluate", "transform", "evaluate_transform"):
         assert "plan" in dag.get_task(task_id).get_flat_relative_ids(upstream=True)
     assert teardown.trigger_rule == "all_done_setup_success"
     assert [t.task_id for t in dag.tasks if t.is_setup] == ["plan"]
+
+
+def test_exactly_one_evaluation_path_runs(dag) -> None:
+    """The branch picks deploy (then evaluate) or transform (then evaluate_transform); the other path is skipped."""
+    from bankml.dag_params import evaluation_path
+
+    branch = dag.get_task("choose_evaluation")
+    assert sorted(branch.downstream_task_ids) == ["deploy", "transform"] and branch.upstream_task_ids == {"train"}
+    assert evaluation_path({"evaluation": "endpoint"}) == "deploy"
+    assert evaluation_path({"evaluation": "transform"}) == "transform"
+    assert "transform" in dag.get_task("evaluate_transform").upstream_task_ids
+    assert "deploy" not in dag.get_task("transform").get_flat_relative_ids(upstream=True)
+    assert dag.params.dump()["evaluation"] == "endpoint"
 
 
 def test_scheduling_and_params(dag) -> None:
@@ -73,6 +86,7 @@ def test_scheduling_and_params(dag) -> None:
     ({"feature_set": "all"}, "feature_set"),
     ({"min_auc": 1.5}, "min_auc"),
     ({"xgboost_version": "0.90-1"}, "xgboost_version"),
+    ({"evaluation": "notebook"}, "evaluation"),
 ])
 def test_bad_trigger_conf_is_refused(dag, conf, message) -> None:
     from airflow.sdk.definitions.param import ParamsDict

@@ -18,6 +18,7 @@ class FakeSageMaker:
             "list_endpoints": ("endpoint", "Endpoints", "EndpointName", "EndpointArn"),
             "list_endpoint_configs": ("endpoint-config", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn"),
             "list_models": ("model", "Models", "ModelName", "ModelArn"),
+            "list_transform_jobs": ("transform-job", "TransformJobSummaries", "TransformJobName", "TransformJobArn"),
         }[operation]
         items = [{field: name, arn: f"arn:{kind}/{name}"} for name in self.resources.get(kind, {})
                  if name.startswith("bankml-")]
@@ -58,6 +59,19 @@ def test_runs_are_grouped_and_judged_by_state_and_age() -> None:
     assert "older than the TTL" in found["bankml-b"].reason
     assert "is failed" in found["bankml-c"].reason
     assert "unknown to Airflow" in found["bankml-d"].reason
+
+
+def test_transform_jobs_and_renamed_resources_belong_to_their_run() -> None:
+    """A run whose only leftover is a (running) transform job is found; "-<epoch>" renames keep their base."""
+    sm = FakeSageMaker({
+        "transform-job": {"bankml-e": tags("run-e", timedelta(minutes=5)),
+                          "bankml-f-1764590000": tags("run-f", timedelta(minutes=5))},
+        "model": {"bankml-f-model-1-1764590000": tags("run-f", timedelta(minutes=4))},
+    })
+    found = {x.base_name: x for x in find_leftovers(sm, run_state=lambda d, r: "failed", now=NOW,
+                                                    ttl=timedelta(hours=4))}
+    assert set(found) == {"bankml-e", "bankml-f"}
+    assert all("is failed" in x.reason for x in found.values())
 
 
 def test_a_zero_ttl_deletes_even_live_runs() -> None:

@@ -9,6 +9,7 @@ from bankml.sagemaker_config import (
     endpoint_config,
     hyperparameter_strings,
     training_job_config,
+    transform_job_config,
 )
 
 PLAN = plan_run(dag_id="d", run_id="r", run_after=datetime(2026, 1, 2, tzinfo=timezone.utc), bucket="bkt",
@@ -105,3 +106,22 @@ def test_the_trigger_form_shows_the_defaults_and_starts_without_overrides() -> N
     for name, value in TUTORIAL_HYPERPARAMETERS.items():
         assert f'"{name}": "{value}"' in param.description
     assert "null removes" in param.description
+
+
+def test_transform_config_validates_with_botocore_and_keeps_label_and_score():
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    config = transform_job_config(PLAN, try_number=2, image_uri=IMAGE, model_data_url="s3://b/m.tar.gz",
+                                  role_arn="arn:aws:iam::123456789012:role/r", instance_type="ml.m5.large",
+                                  test_uri="s3://bkt/p/test/", created_at="t")
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    for operation, request in (("CreateModel", config["Model"]), ("CreateTransformJob", config["Transform"])):
+        report = ParamValidator().validate(request, model.operation_model(operation).input_shape)
+        assert not report.has_errors(), report.generate_report()
+    transform = config["Transform"]
+    assert transform["ModelName"] == config["Model"]["ModelName"] == PLAN.model_name(2)
+    assert transform["TransformJobName"] == PLAN.transform_job_name
+    assert transform["TransformOutput"]["S3OutputPath"] == PLAN.uri("transform")
+    assert transform["DataProcessing"] == {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
+    assert transform["Tags"] == PLAN.tags("t")
