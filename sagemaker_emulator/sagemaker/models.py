@@ -23,6 +23,7 @@ from ..settings import Settings
 from .errors import SageMakerError, internal_failure, resource_in_use, validation_error
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
 from .job_supervisor import JobSupervisor
+from .registry import ModelRegistry
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
 SUPPORTED_INPUT_MODES = ("File",)
@@ -203,6 +204,7 @@ class SageMakerBackend:
         self.endpoints: dict[str, Endpoint] = {}
         self.tags: dict[str, list[dict[str, str]]] = {}
         self.endpoint_logger = EndpointLogger(settings)
+        self.registry = ModelRegistry(self.arn)
 
     def arn(self, kind: str, name: str) -> str:
         """ARNs lower-case the resource name, like the real service."""
@@ -221,6 +223,7 @@ class SageMakerBackend:
             for endpoint in self.endpoints.values():
                 endpoint.generation += 1
             self.endpoints.clear()
+            self.registry.reset()
             self.tags.clear()
         for supervisor in supervisors:
             supervisor.kill()
@@ -249,6 +252,7 @@ class SageMakerBackend:
             + [m.arn for m in self.models.values()]
             + [c.arn for c in self.endpoint_configs.values()]
             + [e.arn for e in self.endpoints.values()]
+            + list(self.registry.arns())
         )
         if arn not in known:
             raise validation_error(f"Resource {arn} does not exist or is not supported.")
@@ -332,9 +336,19 @@ class SageMakerBackend:
             arn = self.arn("model", name)
             if name in self.models:
                 raise validation_error(f'Cannot create already existing model "{arn}".')
+            params = self._resolve_model_packages(params)
             self.models[name] = Model(name=name, arn=arn, request=params, creation_time=time.time())
             self._store_tags(arn, params.get("Tags"))
             return {"ModelArn": arn}
+
+    def _resolve_model_packages(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Containers naming a registered version get its image and model data (what the endpoint runs)."""
+        if "PrimaryContainer" in params:
+            return {**params, "PrimaryContainer": self._resolved(params["PrimaryContainer"], 1)}
+        return {**params, "Containers": [self._resolved(c, n) for n, c in enumerate(params["Containers"], start=1)]}
+
+    def _resolved(self, container: dict[str, Any], number: int) -> dict[str, Any]:
+        return self.registry.resolve_container(container, number) if "ModelPackageName" in container else container
 
     def _model(self, name: str) -> Model:
         model = self.models.get(name)
@@ -546,16 +560,14 @@ def _check_training_request(params: dict[str, Any]) -> None:
 
 
 def _check_model_request(params: dict[str, Any]) -> None:
-    """Every container must name what to run; this emulator deploys images, not model packages."""
+    """Every container must name what to run: an image, or a registered model package version."""
     if not params.get("PrimaryContainer") and not params.get("Containers"):
         raise validation_error("1 validation error detected: either PrimaryContainer or Containers must be specified.")
     if params.get("PrimaryContainer") and params.get("Containers"):
         raise validation_error("Specify either PrimaryContainer or Containers, not both.")
     containers = [params["PrimaryContainer"]] if params.get("PrimaryContainer") else params["Containers"]
     for number, container in enumerate(containers, start=1):
-        if "ModelPackageName" in container:
-            raise validation_error(f"Container {number}: ModelPackageName is not supported by sagemaker-emulator; give Image.")
-        if not container.get("Image"):
+        if not container.get("Image") and not container.get("ModelPackageName"):
             raise validation_error(f"Container {number}: Image must be specified (or ModelPackageName).")
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from .errors import SageMakerError, internal_failure
 from .models import SageMakerBackend
+from .registry_operations import registry_handlers
 from .validation import validate_request
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -41,6 +42,7 @@ def error_response(error: SageMakerError) -> Response:
 
 def control_plane(backend: SageMakerBackend) -> Callable[[Request], Any]:
     handlers = {operation: getattr(backend, _snake(operation)) for operation in OPERATIONS}
+    handlers.update(registry_handlers(backend, _snake))
 
     async def dispatch(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
@@ -50,7 +52,7 @@ def control_plane(backend: SageMakerBackend) -> Callable[[Request], Any]:
                 raise SageMakerError(
                     "UnknownOperationException",
                     f"Operation {target or '(no X-Amz-Target)'} is not implemented by sagemaker-emulator; "
-                    f"implemented: {', '.join(OPERATIONS)}",
+                    f"implemented: {', '.join(handlers)}",
                 )
             try:
                 params = json.loads(await request.body() or b"{}")
