@@ -13,7 +13,7 @@ DAG: will a client subscribe to a term deposit (UCI bank-marketing data, CC BY 4
 | `upload` | puts the channels under `s3://<bucket>/<prefix>/<run key>/data/` |
 | `training_config`, `train` | `SageMakerTrainingOperator` with the built-in XGBoost image; its CloudWatch log and status changes in the task log |
 | `deploy` | model, endpoint config and endpoint, waiting for InService |
-| `evaluate` | scores the test set through the endpoint; confusion matrix, metrics, plots to S3; quality gate `min_auc` |
+| `evaluate` | scores the test set through the endpoint; confusion matrix, metrics, gain/lift, plots to S3; registers the model as a new version of `bankml-<feature_set>` in the Model Registry, Approved or Rejected against the champion (latest Approved, within `champion_tolerance`); then the quality gate `min_auc` |
 | `teardown` | deletes the endpoint, its configs and models (runs whatever failed before it) and logs the run's cost |
 | `verify_cleanup` | fails the run loudly if anything of it is still on SageMaker (a leftover would keep billing) |
 

@@ -61,6 +61,18 @@ def dag_params() -> dict[str, Param]:
             title="Quality gate: minimum test ROC AUC",
             description="The evaluate task fails, after saving its metrics, below this value.",
         ),
+        "champion_tolerance": Param(
+            0.005,
+            type="number",
+            minimum=0,
+            maximum=1,
+            title="Champion/challenger: ROC AUC tolerance",
+            description=(
+                "This run's model is registered Approved when it passes min_auc and its test ROC AUC is at "
+                "least the champion's (the latest Approved version of the feature set's model package "
+                "group) minus this; Rejected otherwise, with the reason in its metadata."
+            ),
+        ),
         "evaluation_workers": Param(4, type="integer", minimum=1, maximum=32,
                                     title="Concurrent InvokeEndpoint calls during evaluation"),
         "data_url": Param(

@@ -229,15 +229,16 @@ def evaluate(
 
     from bankml.evaluation.endpoint_scoring import endpoint_invoker, score, split_labelled_csv
     from bankml.evaluation.metrics import compute_metrics
-    from bankml.evaluation.plots import confusion_matrix_png, roc_curve_png
-    from bankml.evaluation.report import confusion_report
+    from bankml.evaluation.plots import confusion_matrix_png, gain_chart_png, roc_curve_png
+    from bankml.evaluation.report import confusion_report, gain_report
 
     # Stop scoring before the task's execution_timeout, leaving time to report; the timeout itself also
     # cancels what is queued (score() never waits for the queue).
     deadline = time.monotonic() + settings.evaluate_timeout_seconds - min(60, settings.evaluate_timeout_seconds // 10)
     run = RunPlan.from_dict(plan)
     s3 = _s3(settings)
-    rows = split_labelled_csv(_read_test_set(s3, uploaded["test"]))
+    test_csv = _read_test_set(s3, uploaded["test"])
+    rows = split_labelled_csv(test_csv)
     runtime = AwsBaseHook(
         aws_conn_id=settings.aws_conn_id,
         client_type="sagemaker-runtime",
@@ -258,6 +259,8 @@ def evaluate(
     seconds = time.monotonic() - started
     metrics = compute_metrics(rows.labels, scores)
     log.info("Evaluation of %s\n%s", run.endpoint_name, confusion_report(metrics))
+    log.info("Business view\n%s", gain_report(metrics))
+    registration = _register(settings, run, training["Training"], params, metrics["roc_auc"], test_csv)
 
     job = training["Training"]
     document = {
@@ -273,12 +276,15 @@ def evaluate(
         "metrics": metrics,
         "min_auc": params["min_auc"],
         "passed_quality_gate": metrics["roc_auc"] >= params["min_auc"],
+        "champion_tolerance": params["champion_tolerance"],
+        "registry": registration,
         "evaluated_at": _now(),
     }
     artifacts = {
         "metrics.json": (json.dumps(document, indent=2).encode(), "application/json"),
         "confusion_matrix.png": (confusion_matrix_png(metrics), "image/png"),
         "roc_curve.png": (roc_curve_png(rows.labels, scores), "image/png"),
+        "gain_chart.png": (gain_chart_png(rows.labels, scores), "image/png"),
     }
     for name, (body, content_type) in artifacts.items():
         s3.put_object(Bucket=run.bucket, Key=run.key("evaluation", name), Body=body, ContentType=content_type)
@@ -298,7 +304,44 @@ def evaluate(
         "rows": metrics["rows"],
         "evaluation_seconds": document["evaluation_seconds"],
         "metrics_uri": run.uri("evaluation", "metrics.json"),
+        "gain_at_20": next(g["share_of_subscribers"] for g in metrics["gain"] if g["fraction_called"] == 0.2),
+        "model_package_arn": registration["arn"],
+        "model_version": registration["version"],
+        "approval_status": registration["status"],
+        "approval_reason": registration["reason"],
     }
+
+
+def _register(
+    settings: Settings, run: RunPlan, job: dict[str, Any], params: dict[str, Any], roc_auc: float, test_csv: bytes
+) -> dict[str, Any]:
+    """Register the run's model in its feature set's group, Approved or Rejected against the champion."""
+    import hashlib
+
+    from bankml.model_registry import Candidate, group_name, register_run
+
+    group = group_name(params["feature_set"])
+    candidate = Candidate(
+        run_key=run.run_key,
+        run_id=run.run_id,
+        roc_auc=roc_auc,
+        test_sha256=hashlib.sha256(test_csv).hexdigest(),
+        data_sha256=params["data_sha256"].lower(),
+        image=job["AlgorithmSpecification"]["TrainingImage"],
+        model_url=job["ModelArtifacts"]["S3ModelArtifacts"],
+        metrics_uri=run.uri("evaluation", "metrics.json"),
+    )
+    registration = register_run(_sagemaker(settings), group, candidate, min_auc=params["min_auc"],
+                                tolerance=params["champion_tolerance"])
+    log.log(
+        logging.INFO if registration.status == "Approved" else logging.WARNING,
+        "Model registry: %s version %d %s%s: %s", group, registration.version, registration.status,
+        " (registered by an earlier try)" if registration.registered_before else "", registration.reason,
+    )
+    if registration.same_test_rows is False:
+        log.warning("The champion v%d was measured on other test rows (the data changed): "
+                    "the comparison is not like for like", registration.champion_version)
+    return {"model_package_group": group, **registration.to_dict()}
 
 
 def _training_usage(sm: Any, run: RunPlan) -> tuple[str | None, int, float]:
