@@ -260,9 +260,8 @@ def evaluate(
     metrics = compute_metrics(rows.labels, scores)
     log.info("Evaluation of %s\n%s", run.endpoint_name, confusion_report(metrics))
     log.info("Business view\n%s", gain_report(metrics))
-    registration = _register(settings, run, training["Training"], params, metrics["roc_auc"], test_csv)
-
     job = training["Training"]
+    registration = _register(settings, run, job, params, metrics["roc_auc"], test_csv)
     document = {
         "run_id": run.run_id,
         "run_key": run.run_key,
@@ -295,7 +294,8 @@ def evaluate(
 
         raise AirflowFailException(
             f"Quality gate: ROC AUC {metrics['roc_auc']:.4f} is below min_auc {params['min_auc']} "
-            f"(metrics saved at {run.uri('evaluation', 'metrics.json')})"
+            f"(registered {registration['status']} as {registration['model_package_group']} "
+            f"v{registration['version']}; metrics saved at {run.uri('evaluation', 'metrics.json')})"
         )
     return {
         "accuracy": metrics["accuracy"],
