@@ -64,18 +64,20 @@ def ensure_group(sm: Any, group: str) -> None:
             raise
 
 
+def described_versions(sm: Any, group: str) -> list[dict[str, Any]]:
+    """DescribeModelPackage of every version of the group, oldest first."""
+    pages = sm.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group, SortOrder="Ascending")
+    return [sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+            for page in pages for summary in page["ModelPackageSummaryList"]]
+
+
 def registered_versions(sm: Any, group: str) -> list[tuple[Version, dict[str, str]]]:
     """Every version of the group with its metadata, oldest first."""
-    versions = []
-    for page in sm.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group, SortOrder="Ascending"):
-        for summary in page["ModelPackageSummaryList"]:
-            described = sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-            metadata = described.get("CustomerMetadataProperties", {})
-            versions.append((_version(described, metadata), metadata))
-    return versions
+    return [(version_of(d, d.get("CustomerMetadataProperties", {})), d.get("CustomerMetadataProperties", {}))
+            for d in described_versions(sm, group)]
 
 
-def _version(described: dict[str, Any], metadata: dict[str, str]) -> Version:
+def version_of(described: dict[str, Any], metadata: dict[str, str]) -> Version:
     try:
         roc_auc: float | None = float(metadata["roc_auc"])
     except (KeyError, ValueError):
@@ -113,7 +115,7 @@ def register_run(sm: Any, group: str, candidate: Candidate, *, min_auc: float, t
         CustomerMetadataProperties=metadata,
     )["ModelPackageArn"]
     described = sm.describe_model_package(ModelPackageName=arn)
-    return _registration(_version(described, metadata), metadata, registered_before=False)
+    return _registration(version_of(described, metadata), metadata, registered_before=False)
 
 
 def _metadata(candidate: Candidate, decision: Decision) -> dict[str, str]:

@@ -96,6 +96,21 @@ def gain_chart_png(y_true: ArrayLike, scores: ArrayLike) -> bytes:
     return _png(gain_chart_figure(y_true, scores))
 
 
+def roc_auc_trend_png(points: list[tuple[int, float, bool]]) -> bytes:
+    """Test ROC AUC of each (version, ROC AUC, approved) across registered versions, as PNG."""
+    points = sorted(points)
+    figure = _figure()
+    ax = figure.add_subplot()
+    ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label="ROC AUC")
+    approved = [p for p in points if p[2]]
+    ax.plot([p[0] for p in approved], [p[1] for p in approved], "s", color="green", label="Approved")
+    ax.set_title("Test ROC AUC by model version")
+    ax.set_xlabel("Version")
+    ax.set_ylabel("ROC AUC")
+    ax.legend(loc="lower right")
+    return _png(figure)
+
+
 def _figure() -> Figure:
     figure = Figure(figsize=(7.0, 5.2), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
