@@ -164,3 +164,15 @@ def page(browser, request: pytest.FixtureRequest):
     if report is not None and report.failed:
         page.screenshot(path=ARTIFACTS / f"{request.node.name}-failure.png", full_page=True)
     context.close()
+
+
+def sign_in(page, credentials: Login, screenshot: Path | None = None) -> None:
+    """Log in through the UI's form, as a person does; the session cookie then serves every page."""
+    page.goto(credentials.url)
+    page.get_by_label("Username").wait_for()
+    if screenshot is not None:
+        page.screenshot(path=screenshot)
+    page.get_by_label("Username").fill(credentials.username)
+    page.get_by_label("Password").fill(credentials.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{credentials.url}/")

@@ -12,7 +12,7 @@ import pytest
 from tools.airflow_home import DAG_ID
 from tools.local_airflow import Login, Stack
 
-from .conftest import ARTIFACTS, AirflowApi
+from .conftest import ARTIFACTS, AirflowApi, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,13 +22,7 @@ RUN_TIMEOUT = 600  # the scheduled run goes first (one active run at a time), th
 @pytest.mark.timeout(900)
 def test_trigger_from_the_ui_with_a_changed_param_and_read_the_evaluation_log(
         api: AirflowApi, stack: Stack, credentials: Login, page) -> None:
-    page.goto(credentials.url)
-    page.get_by_label("Username").wait_for()
-    page.screenshot(path=ARTIFACTS / "01-login.png")
-    page.get_by_label("Username").fill(credentials.username)
-    page.get_by_label("Password").fill(credentials.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{credentials.url}/")
+    sign_in(page, credentials, screenshot=ARTIFACTS / "01-login.png")
 
     page.get_by_role("link", name="Dags", exact=True).click()
     page.get_by_role("link", name=DAG_ID, exact=True).click()
