@@ -77,3 +77,13 @@ def test_bad_input_is_refused() -> None:
         confusion_matrix_png({**METRICS, "tn": 0, "fp": 0, "fn": 0, "tp": 0})
     with pytest.raises(ValueError, match="both classes are needed"):
         roc_curve_png([1, 1], [0.2, 0.9])
+
+
+def test_roc_auc_trend_marks_the_approved_versions() -> None:
+    import matplotlib.image
+
+    from bankml.evaluation.plots import roc_auc_trend_png
+
+    png = roc_auc_trend_png([(2, 0.70, False), (1, 0.80, True), (3, 0.81, True)])
+    assert png.startswith(PNG_SIGNATURE)
+    assert matplotlib.image.imread(io.BytesIO(png), format="png").shape[:2] == (520, 700)

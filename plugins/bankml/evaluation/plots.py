@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, roc_auc_score
 
@@ -104,6 +105,7 @@ def roc_auc_trend_png(points: list[tuple[int, float, bool]]) -> bytes:
     ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label="ROC AUC")
     approved = [p for p in points if p[2]]
     ax.plot([p[0] for p in approved], [p[1] for p in approved], "s", color="green", label="Approved")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Test ROC AUC by model version")
     ax.set_xlabel("Version")
     ax.set_ylabel("ROC AUC")
