@@ -2,8 +2,10 @@
 each version's metrics.json, and the page as HTML (escaped, no script).
 
 Reads go through the caller's boto3 clients, so the page shows the emulator's registry or AWS's
-depending only on the Airflow connection. metrics.json objects are fetched concurrently: a page
-of 100 versions is 100 small GETs.
+depending only on the Airflow connection. A version's description only changes with its approval
+status, and a run's metrics.json no longer changes once the teardown added its cost, so both are
+kept in memory: a page of 100 versions is then one ListModelPackages call. What is not cached is
+fetched concurrently.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bankml.champion import APPROVED
-from bankml.model_registry import described_versions, group_name
+from bankml.model_registry import group_name
 
 IMAGES = ("confusion_matrix.png", "roc_curve.png", "gain_chart.png")
 FETCH_WORKERS = 8
@@ -53,30 +55,49 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+_descriptions: dict[tuple[str, str], dict[str, Any]] = {}  # (version ARN, approval status) -> description
+_documents: dict[str, dict[str, Any]] = {}  # metrics.json URI -> its final document (with the cost)
+
+
+def _description(sm: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    key = (summary["ModelPackageArn"], summary["ModelApprovalStatus"])
+    if key not in _descriptions:
+        _descriptions[key] = sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+    return _descriptions[key]
+
+
 def _metrics_document(s3: Any, uri: str | None) -> dict[str, Any]:
     from botocore.exceptions import ClientError
 
     if not uri:
         return {}
+    if uri in _documents:
+        return _documents[uri]
     bucket, key = split_s3_uri(uri)
     try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except (ClientError, ValueError):
-        return {}  # deleted or unreadable: the row still shows what the registry holds
+        return {}  # not written yet, deleted or unreadable: the row still shows what the registry holds
+    if "cost" in document:
+        _documents[uri] = document
+    return document
 
 
 def group_rows(sm: Any, s3: Any, feature_set: str) -> list[Row]:
     """The feature set's versions, newest first, the champion (latest Approved) marked."""
     from botocore.exceptions import ClientError
 
+    pages = sm.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group_name(feature_set), PaginationConfig={"PageSize": 100})
     try:
-        described = described_versions(sm, group_name(feature_set))
+        summaries = [summary for page in pages for summary in page["ModelPackageSummaryList"]]
     except ClientError as err:
         if "does not exist" in err.response["Error"].get("Message", ""):
             return []  # no run of this feature set registered anything yet
         raise
-    uris = [d.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri") for d in described]
     with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+        described = list(pool.map(lambda summary: _description(sm, summary), summaries))
+        uris = [d.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri") for d in described]
         documents = list(pool.map(lambda uri: _metrics_document(s3, uri), uris))
     approved = [d["ModelPackageVersion"] for d in described if d["ModelApprovalStatus"] == APPROVED]
     champion = max(approved, default=None)

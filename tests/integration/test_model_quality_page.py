@@ -77,3 +77,31 @@ def test_images_come_from_s3_and_only_the_known_ones(signed_in: TestClient) -> N
     assert signed_in.get("/image/payroll/1/roc_curve.png").status_code == 404
     trend = signed_in.get("/trend/economic.png")
     assert trend.headers["content-type"] == "image/png" and trend.content.startswith(b"\x89PNG")
+
+
+def test_a_second_load_only_lists_and_an_approval_change_shows(signed_in: TestClient, emulator: EmulatorProcess,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from bankml import model_quality, model_quality_app
+
+    kwargs = dict(endpoint_url=emulator.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    sm, s3 = boto3.client("sagemaker", **kwargs), boto3.client("s3", **kwargs)
+    calls: list[str] = []
+    for client in (sm, s3):
+        client.meta.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))
+    monkeypatch.setattr(model_quality_app, "_clients", lambda: (sm, s3))
+    monkeypatch.setattr(model_quality, "_descriptions", {})
+    monkeypatch.setattr(model_quality, "_documents", {})
+
+    signed_in.get("/models")
+    assert calls.count("DescribeModelPackage") == 2 and calls.count("GetObject") == 2
+    calls.clear()
+    signed_in.get("/models")
+    assert set(calls) == {"ListModelPackages"}  # both metrics.json hold their cost: final, cached
+
+    rejected = sm.list_model_packages(ModelPackageGroupName="bankml-economic", ModelApprovalStatus="Rejected")
+    sm.update_model_package(ModelPackageArn=rejected["ModelPackageSummaryList"][0]["ModelPackageArn"],
+                            ModelApprovalStatus="Approved")
+    calls.clear()
+    page = signed_in.get("/models").text
+    assert calls.count("DescribeModelPackage") == 1
+    assert '<tr class="champion" data-version="2">' in page  # approved by hand: the latest Approved
