@@ -8,6 +8,7 @@ heavy imports wait for the first request.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -28,7 +29,10 @@ async def authenticated(request: Request, bearer: HTTPAuthorizationCredentials |
     return await resolve_user_from_token(token)
 
 
+@cache
 def _clients() -> tuple[Any, Any]:
+    """Built once per API server process: a client loads botocore's SageMaker model (megabytes of
+    JSON), which costs more than the page itself. A changed connection needs an API server restart."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 
