@@ -13,7 +13,7 @@ DAG: will a client subscribe to a term deposit (UCI bank-marketing data, CC BY 4
 | `training_config`, `train` | `SageMakerTrainingOperator` with the built-in XGBoost image; its CloudWatch log and status changes in the task log |
 | `choose_evaluation` | follows Param `evaluation`: `endpoint` (deploy, evaluate) or `transform` (transform, evaluate_transform) |
 | `deploy` | model, endpoint config and endpoint, waiting for InService |
-| `evaluate` | scores the test set through the endpoint; confusion matrix, metrics, plots to S3; quality gate `min_auc` |
+| `evaluate` | scores the test set through the endpoint; confusion matrix, metrics, gain/lift, plots to S3; registers the model as a new version of `bankml-<feature_set>` in the Model Registry, Approved or Rejected against the champion (latest Approved, within `champion_tolerance`); then the quality gate `min_auc` |
 | `transform` | `SageMakerTransformOperator`: a Batch Transform job scores the test set (no endpoint) |
 | `evaluate_transform` | the same metrics, report, plots and quality gate from the transform job's output |
 | `teardown` | stops running jobs, deletes the endpoint, its configs and models (runs whatever failed before it) and logs the run's cost |

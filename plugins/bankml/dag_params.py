@@ -78,6 +78,18 @@ def dag_params() -> dict[str, Param]:
                 "on the endpoint instance type. Both save the same metrics, report and plots."
             ),
         ),
+        "champion_tolerance": Param(
+            0.005,
+            type="number",
+            minimum=0,
+            maximum=1,
+            title="Champion/challenger: ROC AUC tolerance",
+            description=(
+                "This run's model is registered Approved when it passes min_auc and its test ROC AUC is at "
+                "least the champion's (the latest Approved version of the feature set's model package "
+                "group) minus this; Rejected otherwise, with the reason in its metadata."
+            ),
+        ),
         "evaluation_workers": Param(4, type="integer", minimum=1, maximum=32,
                                     title="Concurrent InvokeEndpoint calls during evaluation"),
         "data_url": Param(

@@ -8,6 +8,7 @@ to AWS depending only on that connection.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
@@ -219,7 +220,8 @@ def evaluate(
     deadline = time.monotonic() + settings.evaluate_timeout_seconds - min(60, settings.evaluate_timeout_seconds // 10)
     run = RunPlan.from_dict(plan)
     s3 = _s3(settings)
-    rows = split_labelled_csv(_read_test_set(s3, prepared["channels"]["test"]["uri"]))
+    test_csv = _read_test_set(s3, prepared["channels"]["test"]["uri"])
+    rows = split_labelled_csv(test_csv)
     runtime = AwsBaseHook(
         aws_conn_id=settings.aws_conn_id,
         client_type="sagemaker-runtime",
@@ -238,7 +240,8 @@ def evaluate(
         deadline=deadline,
     )
     seconds = time.monotonic() - started
-    return _save_evaluation(s3, run, training, params, rows.labels, scores, seconds, {"endpoint": run.endpoint_name})
+    return _save_evaluation(settings, s3, run, training, params, rows.labels, scores, seconds,
+                            {"endpoint": run.endpoint_name}, hashlib.sha256(test_csv).hexdigest())
 
 
 def evaluate_transform(
@@ -263,23 +266,28 @@ def evaluate_transform(
     labels, scores = labels_and_scores(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read())
     seconds = (job["TransformEndTime"] - job["TransformStartTime"]).total_seconds()
     log.info("Transform job %s scored %s rows in %.1f s", job["TransformJobName"], f"{labels.size:,}", seconds)
-    return _save_evaluation(s3, run, training, params, labels, scores, seconds,
-                            {"transform_job": job["TransformJobName"]})
+    # The registry records which test rows the model was measured on: the transform job's input.
+    test_csv = _read_test_set(s3, job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
+    return _save_evaluation(settings, s3, run, training, params, labels, scores, seconds,
+                            {"transform_job": job["TransformJobName"]}, hashlib.sha256(test_csv).hexdigest())
 
 
 def _save_evaluation(
-    s3: Any, run: RunPlan, training: dict[str, Any], params: dict[str, Any], labels: Any, scores: Any,
-    seconds: float, scored_by: dict[str, str],
+    settings: Settings, s3: Any, run: RunPlan, training: dict[str, Any], params: dict[str, Any], labels: Any,
+    scores: Any, seconds: float, scored_by: dict[str, str], test_sha256: str,
 ) -> dict[str, Any]:
-    """Metrics, confusion report and plots to S3 whichever way the test set was scored; then the quality gate."""
+    """Metrics, reports and plots to S3 whichever way the test set was scored, the model registered
+    (Approved or Rejected against the champion), then the quality gate."""
     from bankml.evaluation.metrics import compute_metrics
-    from bankml.evaluation.plots import confusion_matrix_png, roc_curve_png
-    from bankml.evaluation.report import confusion_report
+    from bankml.evaluation.plots import confusion_matrix_png, gain_chart_png, roc_curve_png
+    from bankml.evaluation.report import confusion_report, gain_report
 
     metrics = compute_metrics(labels, scores)
     log.info("Evaluation of %s\n%s", ", ".join(scored_by.values()), confusion_report(metrics))
+    log.info("Business view\n%s", gain_report(metrics))
 
     job = training["Training"]
+    registration = _register(settings, run, job, params, metrics["roc_auc"], test_sha256)
     document = {
         "run_id": run.run_id,
         "run_key": run.run_key,
@@ -294,12 +302,15 @@ def _save_evaluation(
         "metrics": metrics,
         "min_auc": params["min_auc"],
         "passed_quality_gate": metrics["roc_auc"] >= params["min_auc"],
+        "champion_tolerance": params["champion_tolerance"],
+        "registry": registration,
         "evaluated_at": _now(),
     }
     artifacts = {
         "metrics.json": (json.dumps(document, indent=2).encode(), "application/json"),
         "confusion_matrix.png": (confusion_matrix_png(metrics), "image/png"),
         "roc_curve.png": (roc_curve_png(labels, scores), "image/png"),
+        "gain_chart.png": (gain_chart_png(labels, scores), "image/png"),
     }
     for name, (body, content_type) in artifacts.items():
         s3.put_object(Bucket=run.bucket, Key=run.key("evaluation", name), Body=body, ContentType=content_type)
@@ -310,7 +321,8 @@ def _save_evaluation(
 
         raise AirflowFailException(
             f"Quality gate: ROC AUC {metrics['roc_auc']:.4f} is below min_auc {params['min_auc']} "
-            f"(metrics saved at {run.uri('evaluation', 'metrics.json')})"
+            f"(registered {registration['status']} as {registration['model_package_group']} "
+            f"v{registration['version']}; metrics saved at {run.uri('evaluation', 'metrics.json')})"
         )
     return {
         "accuracy": metrics["accuracy"],
@@ -319,7 +331,42 @@ def _save_evaluation(
         "rows": metrics["rows"],
         "evaluation_seconds": document["evaluation_seconds"],
         "metrics_uri": run.uri("evaluation", "metrics.json"),
+        "gain_at_20": next(g["share_of_subscribers"] for g in metrics["gain"] if g["fraction_called"] == 0.2),
+        "model_package_arn": registration["arn"],
+        "model_version": registration["version"],
+        "approval_status": registration["status"],
+        "approval_reason": registration["reason"],
     }
+
+
+def _register(
+    settings: Settings, run: RunPlan, job: dict[str, Any], params: dict[str, Any], roc_auc: float, test_sha256: str
+) -> dict[str, Any]:
+    """Register the run's model in its feature set's group, Approved or Rejected against the champion."""
+    from bankml.model_registry import Candidate, group_name, register_run
+
+    group = group_name(params["feature_set"])
+    candidate = Candidate(
+        run_key=run.run_key,
+        run_id=run.run_id,
+        roc_auc=roc_auc,
+        test_sha256=test_sha256,
+        data_sha256=params["data_sha256"].lower(),
+        image=job["AlgorithmSpecification"]["TrainingImage"],
+        model_url=job["ModelArtifacts"]["S3ModelArtifacts"],
+        metrics_uri=run.uri("evaluation", "metrics.json"),
+    )
+    registration = register_run(_sagemaker(settings), group, candidate, min_auc=params["min_auc"],
+                                tolerance=params["champion_tolerance"])
+    log.log(
+        logging.INFO if registration.status == "Approved" else logging.WARNING,
+        "Model registry: %s version %d %s%s: %s", group, registration.version, registration.status,
+        " (registered by an earlier try)" if registration.registered_before else "", registration.reason,
+    )
+    if registration.same_test_rows is False:
+        log.warning("The champion v%d was measured on other test rows (the data changed): "
+                    "the comparison is not like for like", registration.champion_version)
+    return {"model_package_group": group, **registration.to_dict()}
 
 
 def _training_usage(sm: Any, run: RunPlan) -> tuple[str | None, int, float]:

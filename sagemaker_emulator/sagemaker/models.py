@@ -27,6 +27,7 @@ from .listing import modified_matches as _modified_matches, page as _page, statu
 from .processing import ProcessingJobs
 from .transform import TransformJobs
 from .runner_pool import RunnerPool
+from .registry import ModelRegistry
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
 SUPPORTED_INPUT_MODES = ("File",)
@@ -210,6 +211,7 @@ class SageMakerBackend:
         self.endpoint_logger = EndpointLogger(settings)
         self.transform = TransformJobs(self)
         self.processing = ProcessingJobs(self)
+        self.registry = ModelRegistry(self.arn)
 
     def arn(self, kind: str, name: str) -> str:
         """ARNs lower-case the resource name, like the real service."""
@@ -228,6 +230,7 @@ class SageMakerBackend:
             for endpoint in self.endpoints.values():
                 endpoint.generation += 1
             self.endpoints.clear()
+            self.registry.reset()
             self.tags.clear()
             self.transform.forget()
             processing_runs = self.processing.reset()
@@ -263,6 +266,7 @@ class SageMakerBackend:
             + [e.arn for e in self.endpoints.values()]
             + self.transform.arns()
             + self.processing.arns()
+            + list(self.registry.arns())
         )
         if arn not in known:
             raise validation_error(f"Resource {arn} does not exist or is not supported.")
@@ -346,9 +350,19 @@ class SageMakerBackend:
             arn = self.arn("model", name)
             if name in self.models:
                 raise validation_error(f'Cannot create already existing model "{arn}".')
+            params = self._resolve_model_packages(params)
             self.models[name] = Model(name=name, arn=arn, request=params, creation_time=time.time())
             self._store_tags(arn, params.get("Tags"))
             return {"ModelArn": arn}
+
+    def _resolve_model_packages(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Containers naming a registered version get its image and model data (what the endpoint runs)."""
+        if "PrimaryContainer" in params:
+            return {**params, "PrimaryContainer": self._resolved(params["PrimaryContainer"], 1)}
+        return {**params, "Containers": [self._resolved(c, n) for n, c in enumerate(params["Containers"], start=1)]}
+
+    def _resolved(self, container: dict[str, Any], number: int) -> dict[str, Any]:
+        return self.registry.resolve_container(container, number) if "ModelPackageName" in container else container
 
     def _model(self, name: str) -> Model:
         model = self.models.get(name)
@@ -560,14 +574,12 @@ def _check_training_request(params: dict[str, Any]) -> None:
 
 
 def _check_model_request(params: dict[str, Any]) -> None:
-    """Every container must name what to run; this emulator deploys images, not model packages."""
+    """Every container must name what to run: an image, or a registered model package version."""
     if not params.get("PrimaryContainer") and not params.get("Containers"):
         raise validation_error("1 validation error detected: either PrimaryContainer or Containers must be specified.")
     if params.get("PrimaryContainer") and params.get("Containers"):
         raise validation_error("Specify either PrimaryContainer or Containers, not both.")
     containers = [params["PrimaryContainer"]] if params.get("PrimaryContainer") else params["Containers"]
     for number, container in enumerate(containers, start=1):
-        if "ModelPackageName" in container:
-            raise validation_error(f"Container {number}: ModelPackageName is not supported by sagemaker-emulator; give Image.")
-        if not container.get("Image"):
+        if not container.get("Image") and not container.get("ModelPackageName"):
             raise validation_error(f"Container {number}: Image must be specified (or ModelPackageName).")

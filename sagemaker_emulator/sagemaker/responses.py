@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from .errors import SageMakerError, internal_failure
 from .models import SageMakerBackend
+from .registry_operations import registry_handlers
 from .validation import validate_request
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -45,6 +46,7 @@ def control_plane(backend: SageMakerBackend) -> Callable[[Request], Any]:
     handlers = {operation: getattr(backend, _snake(operation)) for operation in OPERATIONS}
     handlers |= {operation: getattr(backend.transform, _snake(operation)) for operation in TRANSFORM_OPERATIONS}
     handlers |= {operation: getattr(backend.processing, _snake(operation)) for operation in PROCESSING_OPERATIONS}
+    handlers.update(registry_handlers(backend, _snake))
 
     async def dispatch(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")

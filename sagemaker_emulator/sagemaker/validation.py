@@ -21,8 +21,15 @@ from botocore.model import ListShape, MapShape, OperationModel, Shape, Structure
 from .errors import SageMakerError, validation_error
 
 RENDER_LIMIT = 256  # a value echoed in a message is cut here: a 50 MB input is not sent back whole
-# Java regex classes used by a few SageMaker patterns (tags) and their Python equivalents.
-_JAVA_CLASSES = {r"\p{L}\p{Z}\p{N}_": r"\w\s"}
+# Java regex classes used by a few SageMaker patterns (tags, descriptions, metadata) and their Python
+# equivalents; the letter/mark/separator/symbol/number/punctuation class is "any printable character".
+_JAVA_CLASSES = {
+    r"[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]": r"[^\x00-\x1f\x7f-\x9f]",
+    r"[\p{L}\p{M}\p{Z}\p{N}\p{P}]": r"[^\x00-\x1f\x7f-\x9f]",
+    r"\p{L}\p{Z}\p{N}_": r"\w\s",
+}
+# A quantified end anchor, e.g. "(...)${1,256}" (customer metadata): Java accepts it, Python does not.
+_QUANTIFIED_END = re.compile(r"\$\{\d+,\d+\}$")
 
 
 @cache
@@ -38,6 +45,7 @@ def operation_model(operation: str) -> OperationModel:
 def _compiled(pattern: str) -> re.Pattern[str]:
     for java, python in _JAVA_CLASSES.items():
         pattern = pattern.replace(java, python)
+    pattern = _QUANTIFIED_END.sub("$", pattern)
     return re.compile(pattern)
 
 

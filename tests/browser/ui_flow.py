@@ -7,6 +7,7 @@ and read the confusion matrix in the evaluate task's log page.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -18,17 +19,23 @@ from tools.local_airflow import Login
 CHANGED_PARAMS = {"feature_set": "tutorial", "min_auc": 0.7}
 
 
+def sign_in(page: Any, credentials: Login, screenshot: Path | None = None) -> None:
+    """Log in through the UI's form, as a person does; the session cookie then serves every page."""
+    page.goto(credentials.url)
+    page.get_by_label("Username").wait_for()
+    if screenshot is not None:
+        page.screenshot(path=screenshot)
+    page.get_by_label("Username").fill(credentials.username)
+    page.get_by_label("Password").fill(credentials.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{credentials.url}/")
+
+
 def trigger_from_the_ui_and_read_the_evaluation(page: Any, credentials: Login, api: AirflowApi, s3: Any,
                                                 run_timeout: float, shots: str = "") -> dict:
     """Returns the run's metrics.json (read from ``s3``); asserts each step on the way."""
     url = credentials.url
-    page.goto(url)
-    page.get_by_label("Username").wait_for()
-    page.screenshot(path=ARTIFACTS / f"{shots}01-login.png")
-    page.get_by_label("Username").fill(credentials.username)
-    page.get_by_label("Password").fill(credentials.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{url}/")
+    sign_in(page, credentials, screenshot=ARTIFACTS / f"{shots}01-login.png")
 
     page.get_by_role("link", name="Dags", exact=True).click()
     page.get_by_role("link", name=DAG_ID, exact=True).click()

@@ -164,6 +164,10 @@ AIRFLOW_NEEDS = [
     ("sagemaker:AddTags", sm("endpoint", "bankml-endpoint-x"), TAGGED),
     ("sagemaker:ListTags", sm("model", "bankml-model-x"), {}),
     ("sagemaker:InvokeEndpoint", sm("endpoint", "bankml-endpoint-x"), {}),
+    ("sagemaker:CreateModelPackageGroup", sm("model-package-group", "bankml-economic"), {}),
+    ("sagemaker:CreateModelPackage", sm("model-package", "bankml-economic/3"), {}),
+    ("sagemaker:DescribeModelPackage", sm("model-package", "bankml-economic/3"), {}),
+    ("sagemaker:ListModelPackages", "*", {}),
     ("logs:DescribeLogStreams", log_group("/aws/sagemaker/TrainingJobs"), {}),
     ("logs:GetLogEvents", log_group("/aws/sagemaker/TrainingJobs", "bankml-train-x/algo-1-1767225600"), {}),
     ("logs:GetLogEvents", log_group("/aws/sagemaker/Endpoints/bankml-endpoint-x", "AllTraffic/i-0"), {}),
@@ -185,6 +189,9 @@ AIRFLOW_MUST_NOT = [
     ("pass another role", "iam:PassRole", "arn:aws:iam::123456789012:role/admin",
      {"iam:PassedToService": "sagemaker.amazonaws.com"}),
     ("other log group", "logs:GetLogEvents", log_group("/aws/lambda/payroll", "x"), {}),
+    ("foreign registry", "sagemaker:CreateModelPackage", sm("model-package", "fraud-models/7"), {}),
+    ("approving by hand", "sagemaker:UpdateModelPackage", sm("model-package", "bankml-economic/3"), {}),
+    ("deleting versions", "sagemaker:DeleteModelPackage", sm("model-package", "bankml-economic/3"), {}),
 ]
 
 
@@ -216,6 +223,7 @@ def test_only_list_and_identity_actions_use_a_star_resource() -> None:
 
     assert star_actions == {
         "sts:GetCallerIdentity", "sagemaker:ListModels", "sagemaker:ListEndpointConfigs", "sagemaker:ListEndpoints",
+        "sagemaker:ListModelPackages",
     }
 
 

@@ -73,25 +73,39 @@ def _xcoms(home: Path) -> dict[str, Any]:
 
 def run_scenario(scenario: Scenario, template: Path, workdir: Path) -> Outcome:
     home = workdir / scenario.name
-    migrate(home, template)
+    home.mkdir(parents=True, exist_ok=True)
     with EmulatorProcess.start(home / "emulator.log") as emulator:
-        if scenario.delays:
-            emulator.control("POST", "delays", scenario.delays)
-        if scenario.faults:
-            emulator.control("POST", "faults", scenario.faults)
-        env = airflow_env(home, emulator.url, **{"BANKML_TASK_RETRIES": "0", "BANKML_BUCKET": BUCKET, **scenario.env})
-        result = dags_test(home, env, scenario.conf)
-        after_value = scenario.after(emulator, home) if scenario.after else None
-        xcom = _xcoms(home)
-        plan = xcom.get("plan")
-        aws = clients(emulator.url)
-        everything = run_resources(aws["sagemaker"], "bankml-")  # every resource the emulator holds is ours
-        leftovers = run_resources(aws["sagemaker"], f"bankml-{plan['run_key']}") if plan else everything
-        keys = [o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET).get("Contents", [])]
-        documents = {
-            key.rsplit("/", 1)[-1]: json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read())
-            for key in keys if key.endswith(".json")
-        }
+        return _run_dag(scenario, emulator, home, template)
+
+
+def run_sequence(name: str, scenarios: list[Scenario], template: Path, workdir: Path) -> list[Outcome]:
+    """DAG runs one after the other against one emulator (what a schedule does week after week);
+    each in its own Airflow home, so only the emulator's state carries over."""
+    (workdir / name).mkdir(parents=True, exist_ok=True)
+    with EmulatorProcess.start(workdir / name / "emulator.log") as emulator:
+        return [_run_dag(scenario, emulator, workdir / name / scenario.name, template) for scenario in scenarios]
+
+
+def _run_dag(scenario: Scenario, emulator: EmulatorProcess, home: Path, template: Path) -> Outcome:
+    migrate(home, template)
+    if scenario.delays:
+        emulator.control("POST", "delays", scenario.delays)
+    if scenario.faults:
+        emulator.control("POST", "faults", scenario.faults)
+    env = airflow_env(home, emulator.url, **{"BANKML_TASK_RETRIES": "0", "BANKML_BUCKET": BUCKET, **scenario.env})
+    result = dags_test(home, env, scenario.conf)
+    after_value = scenario.after(emulator, home) if scenario.after else None
+    xcom = _xcoms(home)
+    plan = xcom.get("plan")
+    aws = clients(emulator.url)
+    everything = run_resources(aws["sagemaker"], "bankml-")  # every resource the emulator holds is ours
+    leftovers = run_resources(aws["sagemaker"], f"bankml-{plan['run_key']}") if plan else everything
+    keys = [o["Key"] for o in aws["s3"].list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    own = [k for k in keys if plan is None or f"/{plan['run_key']}/" in f"/{k}"]  # other runs of a sequence
+    documents = {
+        key.rsplit("/", 1)[-1]: json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        for key in own if key.endswith(".json")
+    }
     return Outcome(scenario, home, result, plan, {k: v for k, v in leftovers.items() if v},
                    everything, keys, xcom, documents, after_value)
 

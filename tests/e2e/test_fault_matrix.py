@@ -172,6 +172,10 @@ def test_quality_gate_saves_metrics_before_failing(outcomes: dict[str, Outcome])
     document = outcomes["quality_gate"].documents["metrics.json"]
     assert document["passed_quality_gate"] is False and document["min_auc"] == 0.99
     assert "cost" in document  # the teardown still adds the run's cost
+    registry = document["registry"]  # registered before the gate fails: the rejection is on record
+    assert (registry["version"], registry["status"]) == (1, "Rejected")
+    assert registry["reason"].endswith("is below the quality gate min_auc 0.99")
+    assert "(registered Rejected as bankml-economic v1; metrics saved at" in outcomes["quality_gate"].log("evaluate")
 
 
 def test_failed_endpoint_was_deleted_by_the_teardown(outcomes: dict[str, Outcome]) -> None:

@@ -44,7 +44,8 @@ def test_artifacts_are_under_the_run_prefix(runs: dict[str, Outcome], name: str)
     keys = set(outcome.s3_keys) - {raw["key"]}
     assert all(k.startswith(prefix) for k in keys)
     expected = {"data/train/train.csv", "data/test/test.csv", "evaluation/metrics.json",
-                "evaluation/confusion_matrix.png", "evaluation/roc_curve.png", "evaluation/cost.json",
+                "evaluation/confusion_matrix.png", "evaluation/roc_curve.png", "evaluation/gain_chart.png",
+                "evaluation/cost.json",
                 f"output/bankml-{outcome.plan['run_key']}/output/model.tar.gz"}
     if name == "economic":
         expected.add("data/validation/validation.csv")
@@ -87,10 +88,14 @@ def test_task_logs_tell_the_story(runs: dict[str, Outcome]) -> None:
     assert train_log.index("[99]") < train_log.index("Completed - Training job completed")
     evaluate_log = outcome.log("evaluate")
     assert "Overall Classification Rate" in evaluate_log
+    assert "Calling the best-scored clients first" in evaluate_log
+    assert "Model registry: bankml-tutorial version 1 Approved: first version to pass the quality gate" in evaluate_log
     assert "Scored 12,357/12,357 rows" in evaluate_log
     assert "Estimated cost" in outcome.log("teardown")
 
 
 def test_xcom_summary_is_small(runs: dict[str, Outcome]) -> None:
     summary = runs["economic"].task_xcom["evaluate"]
-    assert set(summary) == {"accuracy", "roc_auc", "f1", "rows", "evaluation_seconds", "metrics_uri"}
+    assert set(summary) == {"accuracy", "roc_auc", "f1", "rows", "evaluation_seconds", "metrics_uri", "gain_at_20",
+                            "model_package_arn", "model_version", "approval_status", "approval_reason"}
+    assert (summary["model_version"], summary["approval_status"]) == (1, "Approved")

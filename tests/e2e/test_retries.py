@@ -29,8 +29,11 @@ def retried(airflow_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     scenario = Scenario(
         "retries",
         env={"BANKML_TASK_RETRIES": "1", "BANKML_RETRY_DELAY_SECONDS": "1"},
+        # evaluate's first try fails writing metrics.json, after it registered the model (403: not retried).
         faults={"fail_next_training_job": "InternalServerError: injected",
-                "fail_next_endpoint": "injected: the endpoint failed"},
+                "fail_next_endpoint": "injected: the endpoint failed",
+                "request_errors": {"service": "s3", "method": "PUT", "path_contains": "/evaluation/metrics.json",
+                                   "count": 1, "status": 403, "code": "AccessDenied", "message": "injected"}},
         after=training_jobs,
     )
     return run_all([scenario], airflow_template, tmp_path_factory.mktemp("retries"))["retries"]
@@ -50,3 +53,12 @@ def test_retried_train_and_deploy_succeed_without_collisions(retried: Outcome) -
     deploy_log = retried.log("deploy")
     assert "is Failed from an earlier try: deleting it first" in deploy_log
     assert f"{base}-model-2" in deploy_log
+
+
+def test_a_retried_evaluate_does_not_register_twice(retried: Outcome) -> None:
+    assert try_numbers(retried.home)["evaluate"] == 2
+    log = retried.log("evaluate")
+    assert "AccessDenied" in log
+    assert "Model registry: bankml-economic version 1 Approved: first version" in log
+    assert "Model registry: bankml-economic version 1 Approved (registered by an earlier try)" in log
+    assert retried.documents["metrics.json"]["registry"]["registered_before"] is True

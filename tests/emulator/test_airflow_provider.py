@@ -180,3 +180,23 @@ def test_endpoint_operator_deferrable(trained_models):
         assert run_deferred(operator)["Endpoint"]["EndpointStatus"] == "InService"
     finally:
         teardown_endpoint("af-deferred-ep")
+
+
+def test_register_model_version_operator(sm):
+    """The provider creates the group on the first call, treats "already exists" as fine on the next."""
+    from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator
+    from airflow.providers.amazon.aws.utils.sagemaker import ApprovalStatus
+
+    def register(approval):
+        return SageMakerRegisterModelVersionOperator(
+            task_id="register", image_uri=IMAGES["3.0-5"], model_url=f"s3://{BUCKET}/airflow/model.tar.gz",
+            package_group_name="af-registry", package_desc="from airflow", model_approval=approval,
+        ).execute({})
+
+    first = register(ApprovalStatus.PENDING_MANUAL_APPROVAL)
+    second = register(ApprovalStatus.APPROVED)
+    assert (first, second) == ("arn:aws:sagemaker:us-east-1:123456789012:model-package/af-registry/1",
+                               "arn:aws:sagemaker:us-east-1:123456789012:model-package/af-registry/2")
+    described = sm.describe_model_package(ModelPackageName=second)
+    assert described["ModelApprovalStatus"] == "Approved" and described["ModelPackageDescription"] == "from airflow"
+    assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == f"s3://{BUCKET}/airflow/model.tar.gz"

@@ -118,8 +118,10 @@ def test_reset_forgets_sagemaker_state_but_keeps_moto(tmp_path):
         aws = {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1", "aws_access_key_id": "t", "aws_secret_access_key": "t"}
         sm = boto3.client("sagemaker", **aws)
         sm.create_model(ModelName="m", PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"})
+        sm.create_model_package_group(ModelPackageGroupName="g")
         assert requests.post(f"http://127.0.0.1:{port}/_emulator/reset", timeout=10).json() == {"status": "reset"}
         assert sm.list_models()["Models"] == []
+        assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
         assert [b["Name"] for b in boto3.client("s3", **aws).list_buckets()["Buckets"]] == ["kept"]
     finally:
         process.terminate()

@@ -78,3 +78,32 @@ def test_bad_input_is_refused(y_true: list, scores: list, message: str) -> None:
 def test_threshold_outside_unit_interval_is_refused() -> None:
     with pytest.raises(ValueError, match=r"threshold must be in \[0, 1\], got 1.5"):
         compute_metrics(Y, SCORES, threshold=1.5)
+
+
+def test_cumulative_gain_and_lift_at_the_reported_shares() -> None:
+    # 10 clients, 4 subscribers; best-scored first the labels are 1 1 0 1 0 1 0 0 0 0
+    y = [0, 1, 0, 1, 0, 0, 1, 0, 0, 1]
+    scores = [0.1, 0.95, 0.2, 0.9, 0.3, 0.4, 0.35, 0.05, 0.15, 0.25]
+    gain = compute_metrics(y, scores)["gain"]
+
+    assert [g["fraction_called"] for g in gain] == [0.1, 0.2, 0.3]
+    assert [g["clients_called"] for g in gain] == [1, 2, 3]
+    assert [g["subscribers_reached"] for g in gain] == [1, 2, 2]
+    assert [g["share_of_subscribers"] for g in gain] == pytest.approx([0.25, 0.5, 0.5])
+    assert [g["lift"] for g in gain] == pytest.approx([2.5, 2.5, 0.5 / 0.3])
+
+
+def test_gain_curve_starts_at_zero_and_ends_at_everyone() -> None:
+    from bankml.evaluation.metrics import gain_curve
+
+    called, reached = gain_curve(Y, SCORES)
+    assert called.tolist() == pytest.approx([i / 8 for i in range(9)])
+    # best-scored first: 0.9(1) 0.8(1) 0.7(0) 0.5(0) 0.4(0) 0.3(1) 0.2(0) 0.1(0)
+    assert reached.tolist() == pytest.approx([0, 1 / 3, 2 / 3, 2 / 3, 2 / 3, 2 / 3, 1, 1, 1])
+
+
+def test_gain_fractions_must_be_shares() -> None:
+    from bankml.evaluation.metrics import cumulative_gain
+
+    with pytest.raises(ValueError, match=r"fractions of clients called must be in \(0, 1\], got \[0.0, 1.5\]"):
+        cumulative_gain(Y, SCORES, fractions=(0.0, 0.5, 1.5))

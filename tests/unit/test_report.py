@@ -62,3 +62,24 @@ def test_missing_keys_are_named() -> None:
 def test_impossible_counts_are_refused(counts: tuple[int, int, int, int]) -> None:
     with pytest.raises(ValueError, match="confusion counts must be non-negative and not all zero"):
         confusion_report({**PUBLISHED, **dict(zip(("tn", "fp", "fn", "tp"), counts))})
+
+
+def test_gain_report_lists_each_share_called() -> None:
+    from bankml.evaluation.metrics import compute_metrics
+    from bankml.evaluation.report import gain_report
+
+    y = [0, 1, 0, 1, 0, 0, 1, 0, 0, 1]
+    scores = [0.1, 0.95, 0.2, 0.9, 0.3, 0.4, 0.35, 0.05, 0.15, 0.25]
+    lines = gain_report(compute_metrics(y, scores)).splitlines()
+
+    assert lines[0] == "Calling the best-scored clients first (10 clients, 4 subscribers in the test set)"
+    assert lines[1].split() == ["Called", "Clients", "Subscribers", "Reached", "Lift"]
+    assert [line.split() for line in lines[2:]] == [
+        ["10%", "1", "1", "25.0%", "2.50x"], ["20%", "2", "2", "50.0%", "2.50x"], ["30%", "3", "2", "50.0%", "1.67x"]]
+
+
+def test_gain_report_needs_the_gain() -> None:
+    from bankml.evaluation.report import gain_report
+
+    with pytest.raises(ValueError, match="metrics lack gain"):
+        gain_report({"rows": 1, "positives": 1})

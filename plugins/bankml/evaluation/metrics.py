@@ -1,4 +1,4 @@
-"""Test-set metrics of a binary classifier's scores, all computed by scikit-learn.
+"""Test-set metrics of a binary classifier's scores, computed by scikit-learn and numpy.
 
 A row counts as predicted positive when its score is strictly above the threshold: the
 tutorial's ``np.round(predictions)`` rounds 0.5 down, and xgboost's own classifier uses
@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn import metrics as skm
+
+# Shares of clients called, best-scored first, at which the business view reports its gain.
+GAIN_FRACTIONS = (0.1, 0.2, 0.3)
 
 
 def check_scores(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -73,4 +76,42 @@ def compute_metrics(y_true: ArrayLike, scores: ArrayLike, threshold: float = 0.5
         "rows": int(labels.size),
         "positives": int(labels.sum()),
         "threshold": float(threshold),
+        "gain": cumulative_gain(labels, values),
     }
+
+
+def gain_curve(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """``(share of clients called, share of subscribers reached)`` calling clients best-scored first,
+    both starting at 0."""
+    reached = _subscribers_reached(*check_scores(y_true, scores))
+    called = np.arange(reached.size + 1) / reached.size
+    return called, np.concatenate([[0.0], reached / reached[-1]])
+
+
+def cumulative_gain(
+    y_true: ArrayLike, scores: ArrayLike, fractions: tuple[float, ...] = GAIN_FRACTIONS
+) -> list[dict[str, Any]]:
+    """At each share of clients called (best-scored first): the subscribers reached, their share of
+    all subscribers (the cumulative gain) and the lift over calling clients at random."""
+    bad = [f for f in fractions if not 0.0 < f <= 1.0]
+    if bad:
+        raise ValueError(f"fractions of clients called must be in (0, 1], got {bad}")
+    labels, values = check_scores(y_true, scores)
+    reached = _subscribers_reached(labels, values)
+    result = []
+    for fraction in fractions:
+        called = int(np.ceil(fraction * labels.size))
+        share = float(reached[called - 1] / reached[-1])
+        result.append({
+            "fraction_called": float(fraction),
+            "clients_called": called,
+            "subscribers_reached": int(reached[called - 1]),
+            "share_of_subscribers": share,
+            "lift": share / (called / labels.size),
+        })
+    return result
+
+
+def _subscribers_reached(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Subscribers reached after each call, best-scored client first (equal scores keep test-set order)."""
+    return np.cumsum(labels[np.argsort(-values, kind="stable")])

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay, roc_auc_score
 
-from bankml.evaluation.metrics import check_scores
+from bankml.evaluation.metrics import GAIN_FRACTIONS, check_scores, gain_curve
 
 CLASS_NAMES = ("No Purchase", "Purchase")
 
@@ -59,6 +60,28 @@ def roc_curve_figure(y_true: ArrayLike, scores: ArrayLike) -> Figure:
     return figure
 
 
+def gain_chart_figure(y_true: ArrayLike, scores: ArrayLike) -> Figure:
+    """Cumulative gain: the share of subscribers reached calling the best-scored clients first,
+    against calling at random and a perfect ranking, with the reported shares marked."""
+    called, reached = gain_curve(y_true, scores)
+    positives_share = float(np.mean(check_scores(y_true, scores)[0]))
+    figure = _figure()
+    ax = figure.add_subplot()
+    ax.plot(called, reached, label="Model")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="Random calls")
+    ax.plot([0, positives_share, 1], [0, 1, 1], linestyle=":", color="green", label="Perfect ranking")
+    for fraction in GAIN_FRACTIONS:
+        share = float(np.interp(fraction, called, reached))
+        ax.plot([fraction], [share], "o", color="black")
+        ax.annotate(f"{100 * fraction:.0f}% called: {100 * share:.0f}%", (fraction, share),
+                    textcoords="offset points", xytext=(8, -12))
+    ax.set_title("Cumulative gain, test set")
+    ax.set_xlabel("Share of clients called (best-scored first)")
+    ax.set_ylabel("Share of subscribers reached")
+    ax.legend(loc="lower right")
+    return figure
+
+
 def confusion_matrix_png(metrics: Mapping[str, Any]) -> bytes:
     """The confusion-matrix figure as PNG bytes."""
     return _png(confusion_matrix_figure(metrics))
@@ -67,6 +90,27 @@ def confusion_matrix_png(metrics: Mapping[str, Any]) -> bytes:
 def roc_curve_png(y_true: ArrayLike, scores: ArrayLike) -> bytes:
     """The ROC-curve figure as PNG bytes."""
     return _png(roc_curve_figure(y_true, scores))
+
+
+def gain_chart_png(y_true: ArrayLike, scores: ArrayLike) -> bytes:
+    """The cumulative-gain figure as PNG bytes."""
+    return _png(gain_chart_figure(y_true, scores))
+
+
+def roc_auc_trend_png(points: list[tuple[int, float, bool]]) -> bytes:
+    """Test ROC AUC of each (version, ROC AUC, approved) across registered versions, as PNG."""
+    points = sorted(points)
+    figure = _figure()
+    ax = figure.add_subplot()
+    ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label="ROC AUC")
+    approved = [p for p in points if p[2]]
+    ax.plot([p[0] for p in approved], [p[1] for p in approved], "s", color="green", label="Approved")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Test ROC AUC by model version")
+    ax.set_xlabel("Version")
+    ax.set_ylabel("ROC AUC")
+    ax.legend(loc="lower right")
+    return _png(figure)
 
 
 def _figure() -> Figure:

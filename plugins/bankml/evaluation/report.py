@@ -54,3 +54,18 @@ def _cell(count: int, column_total: int) -> str:
     if column_total == 0:
         return f"n/a ({count})"
     return f"{100 * count / column_total:>2.0f}% ({count})"
+
+
+def gain_report(metrics: Mapping[str, Any]) -> str:
+    """The business view: subscribers reached calling the best-scored share of clients first."""
+    if "gain" not in metrics:
+        raise ValueError("metrics lack gain; pass the dict from compute_metrics")
+    lines = [
+        f"Calling the best-scored clients first ({int(metrics['rows'])} clients, "
+        f"{int(metrics['positives'])} subscribers in the test set)",
+        f"{'Called':<{_WIDTH}}{'Clients':<{_WIDTH}}{'Subscribers':<{_WIDTH}}{'Reached':<{_WIDTH}}Lift",
+        *(f"{100 * g['fraction_called']:.0f}%".ljust(_WIDTH) + f"{g['clients_called']:<{_WIDTH}}"
+          f"{g['subscribers_reached']:<{_WIDTH}}" + f"{100 * g['share_of_subscribers']:.1f}%".ljust(_WIDTH)
+          + f"{g['lift']:.2f}x" for g in metrics["gain"]),
+    ]
+    return "\n".join(lines) + "\n"
