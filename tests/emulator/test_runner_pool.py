@@ -30,7 +30,7 @@ def test_a_job_takes_the_warm_child_and_its_output_and_folder_are_the_jobs(pool:
     spec, output = job_folder(tmp_path, "first")
     runner = pool.take(spec, output)
     assert runner.process.pid == warm.process.pid
-    assert runner.process.wait(timeout=60) != 0
+    assert runner.process.wait(timeout=240) != 0
     assert "Traceback" in output.read_text()  # the child's stderr went to the job's own output file
     assert pool._idle is not None and pool._idle.process.pid != warm.process.pid  # the next one is ready
 
@@ -42,7 +42,7 @@ def test_a_dead_warm_child_is_replaced_by_a_cold_start(pool: RunnerPool, tmp_pat
     spec, output = job_folder(tmp_path, "second")
     runner = pool.take(spec, output)
     assert runner.process.pid != dead.process.pid
-    assert runner.process.wait(timeout=60) != 0
+    assert runner.process.wait(timeout=240) != 0
     assert "Traceback" in output.read_text()
 
 
@@ -54,4 +54,4 @@ def test_close_ends_the_idle_child_and_a_cold_pool_keeps_none(tmp_path: Path) ->
     cold = RunnerPool(tmp_path, warm=False)
     assert cold._idle is None
     spec, output = job_folder(tmp_path, "cold")
-    assert cold.take(spec, output).process.wait(timeout=60) != 0 and cold._idle is None
+    assert cold.take(spec, output).process.wait(timeout=240) != 0 and cold._idle is None
