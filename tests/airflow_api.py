@@ -15,6 +15,9 @@ from tools.airflow_home import DAG_ID
 from tools.local_airflow import Login
 
 FINISHED = ("success", "failed")
+# A GET is idempotent: one that times out on a loaded machine (the api-server shares two cores
+# with a scheduler, workers and the emulator) is asked again until this deadline, then fails.
+GET_DEADLINE_SECONDS = 180
 
 
 class AirflowApi:
@@ -28,7 +31,15 @@ class AirflowApi:
                                    headers={"Authorization": f"Bearer {response.json()['access_token']}"})
 
     def get(self, path: str, **params: object) -> dict:
-        response = self.client.get(path, params=params)
+        deadline = time.monotonic() + GET_DEADLINE_SECONDS
+        while True:
+            try:
+                response = self.client.get(path, params=params)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
         response.raise_for_status()
         return response.json()
 
