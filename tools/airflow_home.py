@@ -69,11 +69,12 @@ class DagTestResult:
         return sorted(t for t, s in self.task_states.items() if s == "failed")
 
 
-def run_states(home: Path, dag_id: str = DAG_ID) -> tuple[str | None, dict[str, str | None]]:
-    """The latest run's state and its task states, read from the home's metadata DB."""
+def run_states(home: Path, dag_id: str = DAG_ID, run_id: str | None = None
+               ) -> tuple[str | None, dict[str, str | None]]:
+    """A run's state (the latest run's unless ``run_id`` names one) and its task states, from the metadata DB."""
     with sqlite3.connect(home / "airflow.db") as db:
-        row = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id=? ORDER BY id DESC LIMIT 1",
-                         (dag_id,)).fetchone()
+        row = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id=? AND run_id=coalesce(?, run_id) "
+                         "ORDER BY id DESC LIMIT 1", (dag_id, run_id)).fetchone()
         if row is None:
             return None, {}
         tasks = db.execute("SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,8 @@ def training_jobs(emulator: EmulatorProcess, home: Path) -> dict[str, str]:
     return {j["TrainingJobName"]: j["TrainingJobStatus"] for j in sm.list_training_jobs()["TrainingJobSummaries"]}
 
 
-def try_numbers(home: Path) -> dict[str, int]:
-    with sqlite3.connect(home / "airflow.db") as db:
-        return dict(db.execute("SELECT task_id, try_number FROM task_instance WHERE dag_id=?", (DAG_ID,)))
+def try_numbers(outcome: Outcome) -> dict[str, int]:
+    return dict(outcome.query("SELECT task_id, try_number FROM task_instance WHERE run_id=? AND dag_id=?", DAG_ID))
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +39,7 @@ def retried(airflow_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 def test_retried_train_and_deploy_succeed_without_collisions(retried: Outcome) -> None:
     assert retried.result.run_state == "success", retried.explain()
-    tries = try_numbers(retried.home)
+    tries = try_numbers(retried)
     assert tries["train"] == 2 and tries["deploy"] == 2
     jobs = retried.after_value
     base = f"bankml-{retried.plan['run_key']}"
@@ -56,7 +54,7 @@ def test_retried_train_and_deploy_succeed_without_collisions(retried: Outcome) -
 
 
 def test_a_retried_evaluate_does_not_register_twice(retried: Outcome) -> None:
-    assert try_numbers(retried.home)["evaluate"] == 2
+    assert try_numbers(retried)["evaluate"] == 2
     log = retried.log("evaluate")
     assert "AccessDenied" in log
     assert "Model registry: bankml-economic version 1 Approved: first version" in log

@@ -40,7 +40,9 @@ def test_the_same_metrics_report_and_plots(outcome: Outcome) -> None:
     assert document["metrics"]["rows"] > 10_000 and document["metrics"]["roc_auc"] >= 0.80, document["metrics"]
     assert "Overall Classification Rate" in outcome.log("evaluate_transform")
     summary = outcome.task_xcom["evaluate_transform"]
-    assert set(summary) == {"accuracy", "roc_auc", "f1", "rows", "evaluation_seconds", "metrics_uri"}
+    assert set(summary) == {"accuracy", "roc_auc", "f1", "rows", "evaluation_seconds", "metrics_uri", "gain_at_20",
+                            "model_package_arn", "model_version", "approval_status", "approval_reason"}
+    assert (summary["model_version"], summary["approval_status"]) == (1, "Approved")  # registered as endpoint runs are
 
 
 def test_the_cost_covers_the_transform_job_not_an_endpoint(outcome: Outcome) -> None:
