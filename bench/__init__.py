@@ -1,1 +1,1 @@
-"""Benchmarks (`make bench`): numbers are printed, recorded in the README, never asserted in tests."""
+"""Benchmarks (`make bench`): numbers are printed, recorded in docs/benchmarks.md, never asserted in tests."""

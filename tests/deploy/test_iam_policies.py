@@ -28,7 +28,7 @@ EXECUTION_TRUST = IAM_DIR / "sagemaker-execution-role-trust.json"
 PERMISSION_POLICIES = [AIRFLOW_POLICY, EXECUTION_POLICY]
 ALL_DOCUMENTS = [*PERMISSION_POLICIES, EXECUTION_TRUST]
 
-BUCKET = "YOUR_BANKML_BUCKET"  # the placeholder the README tells users to replace
+BUCKET = "YOUR_BANKML_BUCKET"  # the placeholder docs/aws.md tells users to replace
 PREFIX = "bankml"
 REGION_ACCOUNT = "us-east-1:123456789012"
 ROLE_ARN = "arn:aws:iam::123456789012:role/bankml-sagemaker-execution"
