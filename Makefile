@@ -32,7 +32,7 @@ demo: $(STAMP)
 	$(BIN)/python -m tools.demo --conf '$(CONF)' --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 6 --dist loadfile
+	$(BIN)/python -m pytest -n 4 --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not e2e and not browser"
