@@ -26,6 +26,7 @@ from tools.demo_report import task_log
 from tools.emulator_process import BUCKET, EmulatorProcess
 
 BATCH_TIMEOUT_SECONDS = 1200
+EMULATOR_START_SECONDS = 300
 
 
 def clients(endpoint_url: str) -> dict[str, Any]:
@@ -93,7 +94,8 @@ def run_all(scenarios: list[Scenario], template: Path, workdir: Path, workers: i
         launched = [EmulatorProcess.launch(workdir / s.name / "emulator.log") for s in scenarios]
         for emulator in launched:
             stack.enter_context(emulator)
-        runs = [(s, e.wait_until_ready()) for s, e in zip(scenarios, launched)]
+        # Started together they share the CPU with the rest of the suite: give them time.
+        runs = [(s, e.wait_until_ready(timeout=EMULATOR_START_SECONDS)) for s, e in zip(scenarios, launched)]
         batches = [runs[i::workers] for i in range(min(workers, len(runs)))]
         outcomes = _run_batches(batches, template, workdir)
     return {outcome.scenario.name: outcome for outcome in outcomes}

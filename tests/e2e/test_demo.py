@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +17,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 def demo(conf: dict, output: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tools.demo", "--conf", json.dumps(conf), "--port", "0",
-                           "--output", str(output)], cwd=ROOT, capture_output=True, text=True, timeout=540)
+    """`make demo`'s command; on a timeout its whole process group goes, the emulator it started too."""
+    command = [sys.executable, "-m", "tools.demo", "--conf", json.dumps(conf), "--port", "0", "--output", str(output)]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=540)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 @pytest.fixture(scope="module")
