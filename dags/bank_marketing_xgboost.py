@@ -115,8 +115,7 @@ with DAG(
         role_arn=settings.role_arn,
         instance_type="{{ params.endpoint_instance_type }}",
         aws_conn_id=settings.aws_conn_id,
-        check_interval=settings.poll_seconds,
-        wait_seconds=settings.endpoint_wait_seconds,
+        wait=settings.endpoint_wait(),
     )
     transform = RunTransformOperator(
         task_id="transform",

@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 
 from airflow.sdk import DAG, Param, task
 
-from bankml import tasks
 from bankml.settings import Settings
 
 settings = Settings.from_env()
@@ -38,6 +37,8 @@ with DAG(
 
     @task(retries=0)
     def sweep(params=None, ti=None) -> dict:
-        return tasks.janitor(settings, params, ti)
+        from bankml.janitor import sweep_task  # botocore and the teardown: not at parse time
+
+        return sweep_task(settings, params, ti)
 
     sweep()

@@ -6,7 +6,17 @@ Pricing API (or its permissions) to tell the user what a run roughly cost.
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bankml.run_plan import RunPlan
+
+log = logging.getLogger(__name__)
 
 PRICES_AS_OF = "2025-06"
 PRICES_REGION = "us-east-1"
@@ -118,3 +128,69 @@ def estimate_cost(
         transform_usd=transform,
         total_usd=total,
     )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a run's training jobs, transform jobs or endpoint ran on, and for how long."""
+
+    instance_type: str | None
+    instance_count: int
+    seconds: float
+
+
+def training_usage(jobs: list[dict[str, Any]]) -> Usage:
+    """Billable seconds summed over the described training jobs: every try bills."""
+    instance_type, count, seconds = None, 1, 0.0
+    for job in jobs:
+        instance_type = job["ResourceConfig"]["InstanceType"]
+        count = job["ResourceConfig"]["InstanceCount"]
+        seconds += job.get("BillableTimeInSeconds", 0)
+    return Usage(instance_type, count, seconds)
+
+
+def transform_usage(jobs: list[dict[str, Any]], now: datetime) -> Usage:
+    """Start to end of each described transform job, or to `now` for one still stopping (it still bills)."""
+    instance_type, count, seconds = None, 0, 0.0
+    for job in jobs:
+        instance_type = job["TransformResources"]["InstanceType"]
+        count = job["TransformResources"]["InstanceCount"]
+        if "TransformStartTime" in job:
+            seconds += ((job.get("TransformEndTime") or now) - job["TransformStartTime"]).total_seconds()
+    return Usage(instance_type, count, seconds)
+
+
+def run_cost(*, training: Usage, endpoint: Usage, transform: Usage) -> CostEstimate:
+    return estimate_cost(
+        training_instance_type=training.instance_type,
+        training_billable_seconds=training.seconds,
+        training_instance_count=training.instance_count,
+        endpoint_instance_type=endpoint.instance_type,
+        endpoint_instance_count=endpoint.instance_count,
+        endpoint_lifetime_seconds=endpoint.seconds,
+        transform_instance_type=transform.instance_type,
+        transform_instance_count=transform.instance_count,
+        transform_seconds=transform.seconds,
+    )
+
+
+def save_cost(s3: Any, run: RunPlan, cost: CostEstimate) -> None:
+    """cost.json always; also into metrics.json, so one document tells a run's quality and price,
+    unless the evaluation never wrote it."""
+    cost_doc = cost.to_dict()
+    try:
+        metrics_key = run.key("evaluation", "metrics.json")
+        document = json.loads(s3.get_object(Bucket=run.bucket, Key=metrics_key)["Body"].read())
+        document["cost"] = cost_doc
+        if cost.endpoint_lifetime_seconds:
+            log.info(
+                "Endpoint lived %.1f s; evaluation needed %.1f s of it",
+                cost.endpoint_lifetime_seconds,
+                document.get("evaluation_seconds", 0.0),
+            )
+        s3.put_object(Bucket=run.bucket, Key=metrics_key, Body=json.dumps(document, indent=2).encode(),
+                      ContentType="application/json")
+    except ClientError as err:
+        log.info("No metrics.json to add the cost to (%s): evaluation did not finish", err.response["Error"]["Code"])
+    s3.put_object(Bucket=run.bucket, Key=run.key("evaluation", "cost.json"),
+                  Body=json.dumps(cost_doc, indent=2).encode(), ContentType="application/json")

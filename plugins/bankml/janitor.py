@@ -12,12 +12,15 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bankml import aws
+from bankml.listing import name_field, named
 from bankml.run_plan import NAME_PREFIX, PROJECT_TAG
+from bankml.settings import Settings, Wait
 from bankml.teardown import is_absent, teardown_run
 
 log = logging.getLogger(__name__)
@@ -26,12 +29,13 @@ ACTIVE_RUN_STATES = frozenset({"queued", "running"})
 # Models and endpoint configs are "<base>-model-<try>" / "<base>-config-<try>"; the provider's operators
 # rename a taken transform job or model "<name>-<epoch seconds>".
 TRY_SUFFIX = re.compile(r"-(model|config)-\d+(-\d{10})?$|-\d{10}$")
-LISTINGS = (
-    ("list_endpoints", "Endpoints", "EndpointName", "EndpointArn"),
-    ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", "EndpointConfigArn"),
-    ("list_models", "Models", "ModelName", "ModelArn"),
-    ("list_transform_jobs", "TransformJobSummaries", "TransformJobName", "TransformJobArn"),  # a running one bills
-)
+# list operation -> the summary's ARN field
+TAGGED_LISTINGS = {
+    "list_endpoints": "EndpointArn",
+    "list_endpoint_configs": "EndpointConfigArn",
+    "list_models": "ModelArn",
+    "list_transform_jobs": "TransformJobArn",  # a running one bills
+}
 
 
 @dataclass(frozen=True)
@@ -47,17 +51,16 @@ class Leftover:
 
 def _tagged(sm: Any) -> Iterator[tuple[str, dict[str, str]]]:
     """(base name, tags) of every resource that carries this project's tag."""
-    for operation, key, name_field, arn_field in LISTINGS:
-        for page in sm.get_paginator(operation).paginate(NameContains=f"{NAME_PREFIX}-"):
-            for item in page[key]:
-                try:
-                    tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=item[arn_field])["Tags"]}
-                except ClientError as err:
-                    if is_absent(err):  # deleted while we looked
-                        continue
-                    raise
-                if tags.get("project") == PROJECT_TAG and {"dag_id", "run_id", "created_at"} <= tags.keys():
-                    yield TRY_SUFFIX.sub("", item[name_field]), tags
+    for operation, arn_field in TAGGED_LISTINGS.items():
+        for item in named(sm, operation, f"{NAME_PREFIX}-"):
+            try:
+                tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=item[arn_field])["Tags"]}
+            except ClientError as err:
+                if is_absent(err):  # deleted while we looked
+                    continue
+                raise
+            if tags.get("project") == PROJECT_TAG and {"dag_id", "run_id", "created_at"} <= tags.keys():
+                yield TRY_SUFFIX.sub("", item[name_field(operation)]), tags
 
 
 def find_leftovers(
@@ -83,7 +86,7 @@ def find_leftovers(
     return leftovers
 
 
-def sweep(sm: Any, leftovers: list[Leftover], *, delay: int, max_attempts: int) -> list[str]:
+def sweep(sm: Any, leftovers: list[Leftover], wait: Wait) -> list[str]:
     """Delete the runs that must go; returns what was deleted."""
     deleted: list[str] = []
     for leftover in leftovers:
@@ -91,6 +94,26 @@ def sweep(sm: Any, leftovers: list[Leftover], *, delay: int, max_attempts: int) 
             log.info("Keeping %s: run %s is still running", leftover.base_name, leftover.run_id)
             continue
         log.warning("Deleting %s: %s", leftover.base_name, leftover.reason)
-        report = teardown_run(sm, leftover.base_name, delay=delay, max_attempts=max_attempts)
+        report = teardown_run(sm, leftover.base_name, wait)
         deleted.extend(report.deleted)
     return deleted
+
+
+def sweep_task(settings: Settings, params: dict[str, Any], ti: Any) -> dict[str, Any]:
+    """The bankml_janitor DAG's task body: what it kept and deleted, as its XCom."""
+
+    def run_state(dag_id: str, run_id: str) -> str | None:
+        try:
+            return ti.get_dagrun_state(dag_id=dag_id, run_id=run_id)
+        except Exception as err:  # a deleted run, or one of another Airflow: not ours to keep
+            log.info("No state for run %s of %s (%s)", run_id, dag_id, err)
+            return None
+
+    sm = aws.sagemaker(settings)
+    leftovers = find_leftovers(
+        sm, run_state=run_state, now=datetime.now(timezone.utc), ttl=timedelta(minutes=params["ttl_minutes"])
+    )
+    deleted = sweep(sm, leftovers, settings.endpoint_wait())
+    kept = [x.base_name for x in leftovers if x.reason is None]
+    log.info("Janitor: deleted %d resources, kept %d runs' resources", len(deleted), len(kept))
+    return {"deleted": deleted, "kept": kept}

@@ -33,13 +33,11 @@ async def authenticated(request: Request, bearer: HTTPAuthorizationCredentials |
 def _clients() -> tuple[Any, Any]:
     """Built once per API server process: a client loads botocore's SageMaker model (megabytes of
     JSON), which costs more than the page itself. A changed connection needs an API server restart."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-    from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
-
+    from bankml import aws
     from bankml.settings import Settings
 
     settings = Settings.from_env()
-    return SageMakerHook(aws_conn_id=settings.aws_conn_id).conn, S3Hook(aws_conn_id=settings.aws_conn_id).conn
+    return aws.sagemaker(settings), aws.s3(settings)
 
 
 def _rows(feature_set: str | None = None) -> list[Any]:

@@ -9,10 +9,14 @@ looked up first, so a retried or cleared task reports the version it registered 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from bankml.champion import Decision, Version, champion, decide
+from bankml.run_plan import RunPlan
+
+log = logging.getLogger(__name__)
 
 GROUP_PREFIX = "bankml"
 
@@ -152,3 +156,31 @@ def _registration(version: Version, metadata: dict[str, str], *, registered_befo
         same_test_rows=None if same is None else same == "true",
         registered_before=registered_before,
     )
+
+
+def register_evaluation(
+    sm: Any, run: RunPlan, training_job: dict[str, Any], params: dict[str, Any], *, roc_auc: float,
+    test_sha256: str, metrics_uri: str,
+) -> dict[str, Any]:
+    """Register the run's evaluated model in its feature set's group and log the decision for the task log."""
+    group = group_name(params["feature_set"])
+    candidate = Candidate(
+        run_key=run.run_key,
+        run_id=run.run_id,
+        roc_auc=roc_auc,
+        test_sha256=test_sha256,
+        data_sha256=params["data_sha256"].lower(),
+        image=training_job["AlgorithmSpecification"]["TrainingImage"],
+        model_url=training_job["ModelArtifacts"]["S3ModelArtifacts"],
+        metrics_uri=metrics_uri,
+    )
+    registration = register_run(sm, group, candidate, min_auc=params["min_auc"], tolerance=params["champion_tolerance"])
+    log.log(
+        logging.INFO if registration.status == "Approved" else logging.WARNING,
+        "Model registry: %s version %d %s%s: %s", group, registration.version, registration.status,
+        " (registered by an earlier try)" if registration.registered_before else "", registration.reason,
+    )
+    if registration.same_test_rows is False:
+        log.warning("The champion v%d was measured on other test rows (the data changed): "
+                    "the comparison is not like for like", registration.champion_version)
+    return {"model_package_group": group, **registration.to_dict()}

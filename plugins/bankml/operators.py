@@ -12,15 +12,11 @@ from botocore.exceptions import WaiterError
 
 from bankml.run_plan import RunPlan
 from bankml.sagemaker_config import endpoint_config
+from bankml.settings import Wait
 from bankml.teardown import TeardownReport, delete_endpoint, is_absent
 
 log = logging.getLogger(__name__)
 TRANSITIONAL = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
-
-
-def wait_attempts(wait_seconds: int, check_interval: int) -> int:
-    """Polls every `check_interval` seconds that fit in `wait_seconds` (at least one)."""
-    return max(1, wait_seconds // check_interval)
 
 
 class RunEndpointOperator(SageMakerEndpointOperator):
@@ -33,9 +29,9 @@ class RunEndpointOperator(SageMakerEndpointOperator):
     stuck) by an earlier try is deleted first; a healthy one is updated in place. The
     teardown deletes the models and configs of every try.
 
-    `wait_seconds` bounds the wait for InService in seconds. The provider's `max_ingestion_time`
+    `wait` (Settings.endpoint_wait) bounds the wait for InService. The provider's `max_ingestion_time`
     (documented as seconds) is passed to the waiter as its attempt count, so 1800 meant
-    1800 polls, 15 hours at 30 s; here it is derived from `wait_seconds` and `check_interval`.
+    1800 polls, 15 hours at 30 s; here it is the wait's attempt count, derived from seconds.
     """
 
     template_fields: Sequence[str] = (
@@ -53,20 +49,14 @@ class RunEndpointOperator(SageMakerEndpointOperator):
         training: Any,
         role_arn: str,
         instance_type: str,
+        wait: Wait,
         instance_count: int = 1,
-        wait_seconds: int = 1800,
-        check_interval: int = 30,
         **kwargs: Any,
     ) -> None:
-        if "max_ingestion_time" in kwargs:
-            raise TypeError("RunEndpointOperator takes wait_seconds (seconds), not max_ingestion_time (attempts)")
-        if wait_seconds < 1 or check_interval < 1:
-            raise ValueError(f"wait_seconds and check_interval must be >= 1, got {wait_seconds} and {check_interval}")
-        super().__init__(
-            config={}, check_interval=check_interval, max_ingestion_time=wait_attempts(wait_seconds, check_interval),
-            **kwargs,
-        )
-        self.wait_seconds = wait_seconds
+        if "max_ingestion_time" in kwargs or "check_interval" in kwargs:
+            raise TypeError("RunEndpointOperator takes wait (a Wait), not max_ingestion_time or check_interval")
+        super().__init__(config={}, check_interval=wait.delay, max_ingestion_time=wait.max_attempts, **kwargs)
+        self.wait = wait
         self.plan = plan
         self.training = training
         self.role_arn = role_arn
@@ -105,13 +95,12 @@ class RunEndpointOperator(SageMakerEndpointOperator):
         from botocore.exceptions import ClientError
 
         sm = self.hook.conn
-        waiter_config = {"Delay": self.check_interval, "MaxAttempts": self.max_ingestion_time}
         try:
             status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
             if status in TRANSITIONAL:
                 log.info("Endpoint %s is %s from an earlier try: waiting for it to settle", name, status)
                 try:
-                    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=waiter_config)
+                    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig=self.wait.waiter_config())
                 except WaiterError:
                     pass
                 status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
@@ -123,10 +112,4 @@ class RunEndpointOperator(SageMakerEndpointOperator):
             log.info("Endpoint %s is InService from an earlier try: it will be updated", name)
             return
         log.warning("Endpoint %s is %s from an earlier try: deleting it first", name, status)
-        delete_endpoint(
-            sm,
-            name,
-            TeardownReport(),
-            delay=waiter_config["Delay"],
-            max_attempts=waiter_config["MaxAttempts"],
-        )
+        delete_endpoint(sm, name, TeardownReport(), self.wait)

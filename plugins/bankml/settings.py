@@ -14,6 +14,21 @@ DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/bankml-sagemaker-execution"
 
 
 @dataclass(frozen=True)
+class Wait:
+    """A botocore waiter's polling: people bound a wait in seconds, the waiter counts attempts."""
+
+    delay: int
+    max_attempts: int
+
+    def __post_init__(self) -> None:
+        if self.delay < 1 or self.max_attempts < 1:
+            raise ValueError(f"a wait needs delay and max_attempts >= 1, got {self.delay} and {self.max_attempts}")
+
+    def waiter_config(self) -> dict[str, int]:
+        return {"Delay": self.delay, "MaxAttempts": self.max_attempts}
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the pipeline keeps its data and which identity SageMaker runs as."""
 
@@ -48,6 +63,11 @@ class Settings:
             evaluate_timeout_seconds=_int_env("BANKML_EVALUATE_TIMEOUT_SECONDS", 1800, minimum=1),
             endpoint_wait_seconds=_int_env("BANKML_ENDPOINT_WAIT_SECONDS", 1800, minimum=1),
         )
+
+    def endpoint_wait(self) -> Wait:
+        """Every wait on an endpoint (InService, deleted): polls every poll_seconds that fit in
+        endpoint_wait_seconds, at least one, so a wait never exceeds the seconds it was given."""
+        return Wait(delay=self.poll_seconds, max_attempts=max(1, self.endpoint_wait_seconds // self.poll_seconds))
 
 
 def _int_env(name: str, default: int, *, minimum: int) -> int:

@@ -9,12 +9,15 @@ cannot be deleted is an error, because it may keep billing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from bankml.listing import name_field, of_run
+from bankml.settings import Wait
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +57,15 @@ def _tolerating_absent(call: Callable[[], Any]) -> Any | None:
         raise
 
 
-def _names(sm: Any, operation: str, key: str, name_field: str, contains: str) -> Iterator[str]:
-    for page in sm.get_paginator(operation).paginate(NameContains=contains):
-        for item in page[key]:
-            if item[name_field].startswith(contains):
-                yield item[name_field]
-
-
 def run_resources(sm: Any, base: str) -> dict[str, list[str]]:
     """What of this run exists now (endpoints, endpoint configs, models)."""
     return {
-        "endpoints": list(_names(sm, "list_endpoints", "Endpoints", "EndpointName", base)),
-        "endpoint_configs": list(
-            _names(sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", base)
-        ),
-        "models": list(_names(sm, "list_models", "Models", "ModelName", base)),
+        kind: [item[name_field(operation)] for item in of_run(sm, operation, base)]
+        for kind, operation in (
+            ("endpoints", "list_endpoints"),
+            ("endpoint_configs", "list_endpoint_configs"),
+            ("models", "list_models"),
+        )
     }
 
 
@@ -78,17 +75,17 @@ class JobKind:
 
     kind: str
     list_operation: str
-    summaries: str
-    name_field: str
     status_field: str
     stop_operation: str
 
+    @property
+    def name_field(self) -> str:
+        return name_field(self.list_operation)
+
 
 JOB_KINDS = (
-    JobKind("training", "list_training_jobs", "TrainingJobSummaries", "TrainingJobName", "TrainingJobStatus",
-            "stop_training_job"),
-    JobKind("transform", "list_transform_jobs", "TransformJobSummaries", "TransformJobName", "TransformJobStatus",
-            "stop_transform_job"),
+    JobKind("training", "list_training_jobs", "TrainingJobStatus", "stop_training_job"),
+    JobKind("transform", "list_transform_jobs", "TransformJobStatus", "stop_transform_job"),
 )
 
 
@@ -96,10 +93,9 @@ def running_jobs(sm: Any, base: str, statuses: tuple[str, ...] = ("InProgress", 
     """The run's jobs in `statuses`, per kind ("training", "transform")."""
     found: dict[str, list[str]] = {}
     for kind in JOB_KINDS:
-        for page in sm.get_paginator(kind.list_operation).paginate(NameContains=base):
-            for job in page[kind.summaries]:
-                if job[kind.status_field] in statuses and job[kind.name_field].startswith(base):
-                    found.setdefault(kind.kind, []).append(job[kind.name_field])
+        for job in of_run(sm, kind.list_operation, base):
+            if job[kind.status_field] in statuses:
+                found.setdefault(kind.kind, []).append(job[kind.name_field])
     return found
 
 
@@ -113,9 +109,7 @@ def stop_jobs(sm: Any, base: str, report: TeardownReport) -> None:
             getattr(report, f"stopped_{kind.kind}_jobs").append(name)
 
 
-def delete_endpoint(
-    sm: Any, name: str, report: TeardownReport, *, delay: int, max_attempts: int
-) -> None:
+def delete_endpoint(sm: Any, name: str, report: TeardownReport, wait: Wait) -> None:
     """Delete the endpoint and wait until SageMaker no longer knows it."""
     described = _tolerating_absent(lambda: sm.describe_endpoint(EndpointName=name))
     if described is None:
@@ -132,19 +126,17 @@ def delete_endpoint(
     if described["EndpointStatus"] != "Deleting":
         log.info("Deleting endpoint %s (was %s)", name, described["EndpointStatus"])
         _tolerating_absent(lambda: sm.delete_endpoint(EndpointName=name))
-    sm.get_waiter("endpoint_deleted").wait(
-        EndpointName=name, WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts}
-    )
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig=wait.waiter_config())
     report.endpoint_deleted_at = datetime.now(timezone.utc)
     report.deleted.append(f"endpoint/{name}")
 
 
-def teardown_run(sm: Any, base: str, *, delay: int = 5, max_attempts: int = 120) -> TeardownReport:
+def teardown_run(sm: Any, base: str, wait: Wait) -> TeardownReport:
     """Stop, delete, then check that nothing of the run `base` (its base name) is left."""
     report = TeardownReport()
     stop_jobs(sm, base, report)
     for endpoint in sorted({base, *run_resources(sm, base)["endpoints"]}):
-        delete_endpoint(sm, endpoint, report, delay=delay, max_attempts=max_attempts)
+        delete_endpoint(sm, endpoint, report, wait)
     left = run_resources(sm, base)
     for name in left["endpoint_configs"]:
         if _tolerating_absent(lambda: sm.delete_endpoint_config(EndpointConfigName=name)) is not None:

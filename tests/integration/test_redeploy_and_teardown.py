@@ -20,6 +20,7 @@ import xgboost as xgb
 
 from bankml.operators import RunEndpointOperator
 from bankml.run_plan import plan_run
+from bankml.settings import Wait
 from bankml.teardown import run_resources, teardown_run
 from tools.airflow_home import connection_uri
 from tools.emulator_process import BUCKET, EmulatorProcess
@@ -61,7 +62,7 @@ def deploy(plan, url: str, try_number: int) -> dict:
         task_id="deploy", plan=plan.to_dict(), role_arn=ROLE, instance_type="ml.m5.large",
         training={"Training": {"AlgorithmSpecification": {"TrainingImage": IMAGE},
                                "ModelArtifacts": {"S3ModelArtifacts": url}}},
-        check_interval=1, wait_seconds=120,
+        wait=Wait(delay=1, max_attempts=120),
     )
     return operator.execute({"ti": SimpleNamespace(try_number=try_number)})
 
@@ -87,11 +88,11 @@ def test_cleared_deploy_updates_the_one_endpoint_and_teardown_is_rerunnable(aws:
                                                     Body=b"0.1,0.2,0.3\n")["Body"].read()
     assert 0 <= float(body) <= 1
 
-    report = teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=60)
+    report = teardown_run(aws["sagemaker"], plan.base_name, Wait(delay=1, max_attempts=60))
     assert f"endpoint/{plan.endpoint_name}" in report.deleted
     assert report.endpoint_lifetime_seconds and report.endpoint_lifetime_seconds > 0
     assert run_resources(aws["sagemaker"], plan.base_name) == {"endpoints": [], "endpoint_configs": [], "models": []}
-    again = teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=60)  # cleared teardown
+    again = teardown_run(aws["sagemaker"], plan.base_name, Wait(delay=1, max_attempts=60))  # cleared teardown
     assert again.deleted == []
 
 
@@ -104,12 +105,12 @@ def test_deploy_retry_replaces_a_failed_endpoint(aws: dict, emulator: EmulatorPr
     retried = deploy(plan, url, try_number=2)
     assert retried["Endpoint"]["EndpointStatus"] == "InService"
     assert run_resources(aws["sagemaker"], plan.base_name)["endpoints"] == [plan.endpoint_name]
-    teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=60)
+    teardown_run(aws["sagemaker"], plan.base_name, Wait(delay=1, max_attempts=60))
     assert run_resources(aws["sagemaker"], plan.base_name) == {"endpoints": [], "endpoint_configs": [], "models": []}
 
 
 def test_teardown_of_a_run_that_created_nothing(aws: dict) -> None:
-    report = teardown_run(aws["sagemaker"], make_plan("manual__nothing").base_name, delay=1, max_attempts=5)
+    report = teardown_run(aws["sagemaker"], make_plan("manual__nothing").base_name, Wait(delay=1, max_attempts=5))
     assert report.deleted == [] and report.endpoint_lifetime_seconds is None
 
 
@@ -137,4 +138,4 @@ def test_evaluation_rides_out_throttling_and_fails_fast_on_model_errors(aws: dic
             score(rows, endpoint_invoker(runtime, plan.endpoint_name), workers=1)
     finally:
         emulator.control("DELETE", "faults")
-        teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=60)
+        teardown_run(aws["sagemaker"], plan.base_name, Wait(delay=1, max_attempts=60))

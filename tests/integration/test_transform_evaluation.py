@@ -11,6 +11,7 @@ import pytest
 import xgboost as xgb
 
 from bankml.evaluation.transform_output import labels_and_scores
+from bankml.settings import Wait
 from bankml.teardown import run_resources, running_jobs, teardown_run
 from bankml.transform_operator import RunTransformOperator
 
@@ -50,7 +51,7 @@ def test_transform_scores_the_labelled_test_set_and_keeps_label_and_score(aws: d
         booster = xgb.Booster()
         booster.load_model(bytearray(tar.extractfile("xgboost-model").read()))  # type: ignore[union-attr]
     np.testing.assert_allclose(scores, booster.predict(xgb.DMatrix(data[:, 1:])), rtol=1e-5)
-    report = teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=30)
+    report = teardown_run(aws["sagemaker"], plan.base_name, Wait(delay=1, max_attempts=30))
     assert f"model/{plan.model_name(1)}" in report.deleted and report.stopped_transform_jobs == []
 
 
@@ -60,7 +61,7 @@ def test_a_failed_transform_job_fails_the_operator_with_its_reason(aws: dict) ->
     aws["s3"].put_object(Bucket=BUCKET, Key="it/transform-wide/test.csv", Body=b"1,1,1,1,1,1,1,1\n")
     with pytest.raises(Exception, match="ClientError: See job logs for more information"):
         transform(plan, url, f"s3://{BUCKET}/it/transform-wide/")
-    teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=30)
+    teardown_run(aws["sagemaker"], plan.base_name, Wait(delay=1, max_attempts=30))
     assert run_resources(aws["sagemaker"], plan.base_name)["models"] == []
 
 
@@ -72,7 +73,7 @@ def test_teardown_stops_a_running_transform_job(aws: dict, emulator) -> None:
     try:
         transform(plan, url, test_uri, wait_for_completion=False)
         assert running_jobs(aws["sagemaker"], plan.base_name) == {"transform": [plan.transform_job_name]}
-        report = teardown_run(aws["sagemaker"], plan.base_name, delay=1, max_attempts=30)
+        report = teardown_run(aws["sagemaker"], plan.base_name, Wait(delay=1, max_attempts=30))
     finally:
         emulator.control("POST", "delays", {"step_seconds": 0.2})
     assert report.stopped_transform_jobs == [plan.transform_job_name]

@@ -116,3 +116,19 @@ def test_an_exception_from_outside_still_cancels_the_queue():
     with pytest.raises(Interrupted):
         score(rows, invoke, workers=1, deadline=100.0, clock=clock)
     assert len(sent) < 10
+
+
+def test_progress_is_logged_every_ten_percent_and_at_the_end(caplog):
+    import logging
+
+    from bankml.evaluation.endpoint_scoring import progress_logger
+
+    now = iter([0.0, 1.0, 2.0])  # read at the start and at each logged line only
+    progress = progress_logger(clock=lambda: next(now))
+    with caplog.at_level(logging.INFO, logger="bankml.evaluation.endpoint_scoring"):
+        for done in (500, 1_300, 12_357):
+            progress(done, 12_357)
+    assert [r.getMessage() for r in caplog.records] == [
+        "Scored 1,300/12,357 rows (10%, 1300 rows/s)",
+        "Scored 12,357/12,357 rows (100%, 6178 rows/s)",
+    ]

@@ -100,3 +100,11 @@ def test_channels_go_under_the_run_prefix_and_stale_ones_are_removed(s3: Any, tm
     again = s3_store.put_channels(s3, BUCKET, "p/run/data", write_channels(_splits(False), tmp_path / "b"))
     assert list(again) == ["train", "test"]
     assert _keys(s3) == ["p/run/data/test/test.csv", "p/run/data/train/train.csv"]
+
+
+def test_a_channel_is_read_from_its_one_file(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="p/run/data/test/test.csv", Body=b"1,0.5\n")
+    assert s3_store.read_channel(s3, f"s3://{BUCKET}/p/run/data/test") == b"1,0.5\n"
+    s3.put_object(Bucket=BUCKET, Key="p/run/data/test/stray.csv", Body=b"")
+    with pytest.raises(ValueError, match="expected one test file under s3://bkt/p/run/data/test, found"):
+        s3_store.read_channel(s3, f"s3://{BUCKET}/p/run/data/test")

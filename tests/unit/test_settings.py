@@ -2,7 +2,7 @@
 
 import pytest
 
-from bankml.settings import Settings
+from bankml.settings import Settings, Wait
 
 
 @pytest.mark.parametrize("name", ["BANKML_POLL_SECONDS", "BANKML_ENDPOINT_WAIT_SECONDS", "BANKML_EVALUATE_TIMEOUT_SECONDS"])
@@ -24,3 +24,23 @@ def test_valid_values_are_read(monkeypatch):
     monkeypatch.setenv("BANKML_TASK_RETRIES", "0")
     settings = Settings.from_env()
     assert (settings.poll_seconds, settings.task_retries, settings.endpoint_wait_seconds) == (1, 0, 1800)
+
+
+def test_the_endpoint_wait_counts_the_polls_that_fit_in_its_seconds(monkeypatch):
+    monkeypatch.setenv("BANKML_POLL_SECONDS", "30")
+    monkeypatch.setenv("BANKML_ENDPOINT_WAIT_SECONDS", "1800")
+    wait = Settings.from_env().endpoint_wait()
+    assert (wait.delay, wait.max_attempts) == (30, 60)
+    assert wait.waiter_config() == {"Delay": 30, "MaxAttempts": 60}
+
+
+def test_a_wait_shorter_than_one_poll_still_polls_once(monkeypatch):
+    monkeypatch.setenv("BANKML_POLL_SECONDS", "30")
+    monkeypatch.setenv("BANKML_ENDPOINT_WAIT_SECONDS", "10")
+    assert Settings.from_env().endpoint_wait().max_attempts == 1
+
+
+@pytest.mark.parametrize("delay, attempts", [(0, 5), (5, 0)])
+def test_a_wait_that_would_not_poll_is_refused(delay, attempts):
+    with pytest.raises(ValueError, match="a wait needs delay and max_attempts >= 1"):
+        Wait(delay=delay, max_attempts=attempts)

@@ -18,3 +18,20 @@ def test_label_and_score_lines_in_order():
 def test_malformed_output_is_an_error_naming_the_line(body, message):
     with pytest.raises(ValueError, match=message):
         labels_and_scores(body)
+
+
+def test_the_jobs_one_out_object_is_read() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from bankml.evaluation.transform_output import read_output
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="bkt")
+        s3.put_object(Bucket="bkt", Key="run/transform/test.csv.out", Body=b"1,0.9\n")
+        s3.put_object(Bucket="bkt", Key="run/transform-other/test.csv.out", Body=b"")  # a sibling prefix
+        s3.put_object(Bucket="bkt", Key="run/transform/_SUCCESS", Body=b"")
+        assert read_output(s3, "s3://bkt/run/transform") == b"1,0.9\n"
+        with pytest.raises(ValueError, match=r"expected one \.out object under s3://bkt/run/none, found \[\]"):
+            read_output(s3, "s3://bkt/run/none")

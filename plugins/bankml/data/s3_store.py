@@ -93,3 +93,12 @@ def put_channels(s3: Any, bucket: str, data_prefix: str, files: dict[str, Channe
         for stale in listed:
             s3.delete_object(Bucket=bucket, Key=stale["Key"])
     return uris
+
+
+def read_channel(s3: Any, uri: str) -> bytes:
+    """The one CSV file of a channel: the evaluation hashes exactly the rows the model was scored on."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    if len(keys) != 1:
+        raise ValueError(f"expected one test file under {uri}, found {keys}")
+    return s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()

@@ -7,6 +7,7 @@ client's config); a model error fails fast with the endpoint's own message.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 INVOKE_LIMIT_BYTES = 6 * 1024 * 1024
 DEFAULT_MAX_PAYLOAD_BYTES = 5 * 1024 * 1024  # headroom under the service limit
 DEFAULT_MAX_ROWS = 2000  # several chunks even for small sets: concurrency and progress
@@ -151,3 +153,17 @@ def score(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return scores
+
+
+def progress_logger(every_percent: int = 10, clock: Callable[[], float] = time.monotonic) -> Callable[[int, int], None]:
+    """A `score` progress callback that logs every `every_percent` and at the end, not every payload."""
+    state = {"next": every_percent, "start": clock()}
+
+    def progress(done: int, total: int) -> None:
+        percent = 100 * done // total
+        if percent >= state["next"] or done == total:
+            rate = done / max(clock() - state["start"], 1e-9)
+            log.info("Scored %s/%s rows (%d%%, %.0f rows/s)", f"{done:,}", f"{total:,}", percent, rate)
+            state["next"] = (percent // every_percent + 1) * every_percent
+
+    return progress

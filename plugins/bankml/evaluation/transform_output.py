@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+
+def read_output(s3: Any, output_path: str) -> bytes:
+    """The job's one ".out" object (one input file in, one output file out) under its S3OutputPath."""
+    bucket, _, prefix = output_path.removeprefix("s3://").partition("/")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix.rstrip("/") + "/").get("Contents", [])
+            if o["Key"].endswith(".out")]
+    if len(keys) != 1:
+        raise ValueError(f"expected one .out object under {output_path}, found {keys}")
+    return s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()
 
 
 def labels_and_scores(body: bytes) -> tuple[np.ndarray, np.ndarray]:
