@@ -14,7 +14,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..faults import Faults
@@ -22,173 +21,18 @@ from ..scratch import create_scratch_dir
 from ..settings import Settings
 from .errors import SageMakerError, internal_failure, resource_in_use, validation_error
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
-from .job_supervisor import JobSupervisor
+from .job_supervisor import JobSupervisor, TrainingHost
 from .listing import modified_matches as _modified_matches, page as _page, status_matches as _status_matches
 from .processing import ProcessingJobs
 from .transform import TransformJobs
 from .runner_pool import RunnerPool
 from .registry import ModelRegistry
+from .resources import Endpoint, EndpointConfig, Model, TrainingJob
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
 SUPPORTED_INPUT_MODES = ("File",)
 SUPPORTED_COMPRESSION = ("None",)
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainingJob:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-    status: str = "InProgress"
-    secondary_status: str = "Starting"
-    transitions: list[dict[str, Any]] = field(default_factory=list)
-    last_modified_time: float = 0.0
-    training_start_time: float | None = None
-    training_end_time: float | None = None
-    failure_reason: str | None = None
-    metrics: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (value, time)
-
-    @property
-    def model_artifacts(self) -> str:
-        output = self.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        return f"{output}/{self.name}/output/model.tar.gz"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in ("Completed", "Failed", "Stopped")
-
-    def transition(self, secondary: str, message: str, status: str | None = None) -> None:
-        """Record a secondary status change; the previous one ends now (caller holds the lock)."""
-        now = time.time()
-        if self.transitions:
-            self.transitions[-1].setdefault("EndTime", now)
-        self.transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
-        self.secondary_status = secondary
-        if status:
-            self.status = status
-        if self.finished:
-            self.transitions[-1]["EndTime"] = now
-            self.training_end_time = now
-        self.last_modified_time = now
-
-    def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k not in ("Tags", "TrainingJobName")}
-        result: dict[str, Any] = {
-            "TrainingJobName": self.name,
-            "TrainingJobArn": self.arn,
-            "ModelArtifacts": {"S3ModelArtifacts": self.model_artifacts},
-            "TrainingJobStatus": self.status,
-            "SecondaryStatus": self.secondary_status,
-            "EnableNetworkIsolation": False,
-            "EnableInterContainerTrafficEncryption": False,
-            "EnableManagedSpotTraining": False,
-            **request,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-            "SecondaryStatusTransitions": [dict(t) for t in self.transitions],
-        }
-        if self.failure_reason:
-            result["FailureReason"] = self.failure_reason
-        if self.training_start_time is not None:
-            result["TrainingStartTime"] = self.training_start_time
-        if self.training_end_time is not None:
-            result["TrainingEndTime"] = self.training_end_time
-            if self.training_start_time is not None:
-                seconds = max(1, int(self.training_end_time - self.training_start_time))
-                result["TrainingTimeInSeconds"] = seconds
-                result["BillableTimeInSeconds"] = seconds
-        if self.metrics:
-            result["FinalMetricDataList"] = [
-                {"MetricName": name, "Value": value, "Timestamp": at} for name, (value, at) in self.metrics.items()
-            ]
-        return result
-
-    def summary(self) -> dict[str, Any]:
-        result = {
-            "TrainingJobName": self.name,
-            "TrainingJobArn": self.arn,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-            "TrainingJobStatus": self.status,
-            "SecondaryStatus": self.secondary_status,
-        }
-        if self.training_end_time is not None:
-            result["TrainingEndTime"] = self.training_end_time
-        return result
-
-
-@dataclass
-class Model:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-
-    def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k != "Tags"}
-        return {"EnableNetworkIsolation": False, **request, "CreationTime": self.creation_time, "ModelArn": self.arn}
-
-    def summary(self) -> dict[str, Any]:
-        return {"ModelName": self.name, "ModelArn": self.arn, "CreationTime": self.creation_time}
-
-
-@dataclass
-class EndpointConfig:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-
-    def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k != "Tags"}
-        return {**request, "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}
-
-    def summary(self) -> dict[str, Any]:
-        return {"EndpointConfigName": self.name, "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}
-
-
-@dataclass
-class Endpoint:
-    name: str
-    arn: str
-    config_name: str
-    creation_time: float
-    status: str = "Creating"
-    last_modified_time: float = 0.0
-    failure_reason: str | None = None
-    deployment: Deployment | None = None  # what InvokeEndpoint serves; kept while an update runs
-    generation: int = 0  # bumps on every Create/Update/Delete so a stale deployment thread gives up
-
-    def set_status(self, status: str) -> None:
-        self.status = status
-        self.last_modified_time = time.time()
-
-    def describe(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "EndpointName": self.name,
-            "EndpointArn": self.arn,
-            "EndpointConfigName": self.config_name,
-            "EndpointStatus": self.status,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-        }
-        if self.deployment:
-            result["ProductionVariants"] = self.deployment.describe()
-        if self.failure_reason:
-            result["FailureReason"] = self.failure_reason
-        return result
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "EndpointName": self.name,
-            "EndpointArn": self.arn,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-            "EndpointStatus": self.status,
-        }
-
 
 _TRANSIENT_ENDPOINT_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 
@@ -212,6 +56,11 @@ class SageMakerBackend:
         self.transform = TransformJobs(self)
         self.processing = ProcessingJobs(self)
         self.registry = ModelRegistry(self.arn)
+        self.training_host = TrainingHost(
+            lock=self.lock,
+            take_runner=self.runners.take,
+            is_current=lambda job: self.training_jobs.get(job.name) is job,
+        )
 
     def arn(self, kind: str, name: str) -> str:
         """ARNs lower-case the resource name, like the real service."""
@@ -238,6 +87,17 @@ class SageMakerBackend:
             supervisor.kill()
         for run in processing_runs:
             run.kill()
+
+    def health(self) -> dict[str, Any]:
+        """Identity and resource counts (GET /_emulator/health)."""
+        with self.lock:
+            counts = {
+                "training_jobs": len(self.training_jobs),
+                "models": len(self.models),
+                "endpoint_configs": len(self.endpoint_configs),
+                "endpoints": len(self.endpoints),
+            }
+        return {"region": self.settings.region, "account": self.settings.account_id, "resources": counts}
 
     def shutdown(self) -> None:
         self.reset()
@@ -310,7 +170,7 @@ class SageMakerBackend:
             job.transition("Starting", "Preparing the instances for training")
             self.training_jobs[name] = job
             self._store_tags(job.arn, params.get("Tags"))
-            supervisor = JobSupervisor(self, job, self.faults.take_training_failure())
+            supervisor = JobSupervisor(self.training_host, self.settings, self.workdir, job, self.faults.take_training_failure())
             self.supervisors[name] = supervisor
         supervisor.start()
         return {"TrainingJobArn": job.arn}
