@@ -1,4 +1,5 @@
-"""The records of SageMaker resources the backend keeps: their state, describe and summary shapes.
+"""The records of SageMaker resources the backend keeps (state, describe and summary shapes) and
+the table each kind lives in.
 
 Plain data: models.py owns them behind its lock and runs their lifecycles; nothing here imports
 the backend.
@@ -7,10 +8,77 @@ the backend.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
+from .errors import SageMakerError, validation_error
 from .hosting import Deployment
+
+
+class Named(Protocol):
+    name: str
+    arn: str
+
+
+R = TypeVar("R", bound=Named)
+
+
+class ResourceTable(Generic[R]):
+    """The resources of one kind by name, with the service's errors for a missing and a taken name.
+
+    `missing` and `duplicate` are the messages, with `{arn}` for the resource's ARN; a taken name
+    raises `duplicate_error` (ValidationException unless told). The caller holds the backend's lock.
+    """
+
+    def __init__(self, kind: str, arn: Callable[[str, str], str], *, missing: str, duplicate: str,
+                 duplicate_error: Callable[[str], SageMakerError] = validation_error) -> None:
+        self.kind = kind  # as in the ARN: "model", "endpoint-config", ...
+        self._arn = arn
+        self._missing, self._duplicate, self._duplicate_error = missing, duplicate, duplicate_error
+        self._items: dict[str, R] = {}
+
+    def arn(self, name: str) -> str:
+        return self._arn(self.kind, name)
+
+    def new_arn(self, name: str) -> str:
+        """The ARN a resource about to be created gets; raises if the name is taken."""
+        arn = self.arn(name)
+        if name in self._items:
+            raise self._duplicate_error(self._duplicate.format(arn=arn))
+        return arn
+
+    def add(self, item: R) -> R:
+        self._items[item.name] = item
+        return item
+
+    def get(self, name: str) -> R:
+        item = self._items.get(name)
+        if item is None:
+            raise validation_error(self._missing.format(arn=self.arn(name)))
+        return item
+
+    def find(self, name: str) -> R | None:
+        return self._items.get(name)
+
+    def holds(self, item: R) -> bool:
+        """Whether `item` is still this table's (not deleted or forgotten by a reset)."""
+        return self._items.get(item.name) is item
+
+    def remove(self, item: R) -> None:
+        del self._items[item.name]
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def arns(self) -> list[str]:
+        return [item.arn for item in self._items.values()]
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(list(self._items.values()))
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 @dataclass
