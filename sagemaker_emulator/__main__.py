@@ -2,13 +2,12 @@
 
     python -m sagemaker_emulator [--host H] [--port P] [--create-bucket NAME ...] [--create-role NAME ...]
     python -m sagemaker_emulator faults show|clear
-    python -m sagemaker_emulator faults fail-next-training-job REASON
-    python -m sagemaker_emulator faults fail-next-endpoint REASON
-    python -m sagemaker_emulator faults invocation-errors --count N [--after N] [--status S] [--message M]
-    python -m sagemaker_emulator faults throttle --count N [--after N]
+    python -m sagemaker_emulator faults KIND REASON                      (fail-next-training-job, ...)
+    python -m sagemaker_emulator faults KIND --count N [--after N] ...   (invocation-errors, throttle, ...)
     python -m sagemaker_emulator delays [--step-seconds X] [--training-seconds X] [--endpoint-creating-seconds X] ...
     python -m sagemaker_emulator reset | health
 Client commands talk to --url (default $SAGEMAKER_EMULATOR_URL or http://127.0.0.1:4566).
+There is one `faults` subcommand per kind in faults.FAULT_KINDS, its options made from the kind's spec.
 """
 
 from __future__ import annotations
@@ -20,11 +19,12 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .faults import FAULT_KINDS, FaultKind
 from .settings import DEFAULT_HOST, DEFAULT_PORT, Delays, Settings
 
 CLIENT_COMMANDS = ("faults", "delays", "reset", "health")
@@ -107,15 +107,8 @@ def client_parser() -> argparse.ArgumentParser:
     faults = commands.add_parser("faults", help="show, clear or arm injected faults").add_subparsers(dest="fault", required=True)
     faults.add_parser("show")
     faults.add_parser("clear")
-    for name in ("fail-next-training-job", "fail-next-endpoint"):
-        faults.add_parser(name).add_argument("reason", help="the FailureReason to report")
-    errors = faults.add_parser("invocation-errors", help="make invocations fail as ModelError")
-    errors.add_argument("--status", type=int, default=500, help="OriginalStatusCode (default 500)")
-    errors.add_argument("--message", default="Injected fault", help="OriginalMessage")
-    throttle = faults.add_parser("throttle", help="answer invocations with ThrottlingException")
-    for sub in (errors, throttle):
-        sub.add_argument("--count", type=int, required=True, help="how many invocations fail")
-        sub.add_argument("--after", type=int, default=0, help="successful invocations to let through first")
+    for kind in FAULT_KINDS:
+        add_fault_arguments(faults.add_parser(kind.cli_command, help=kind.effect), kind)
     delays = commands.add_parser("delays", help="show or set state-transition delays")
     for f in fields(Delays):
         delays.add_argument("--" + f.name.replace("_", "-"), type=float, dest=f.name)
@@ -124,18 +117,42 @@ def client_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_ARGUMENT_TYPES = {"integer": int, "number": float}
+
+
+def add_fault_arguments(parser: argparse.ArgumentParser, kind: FaultKind) -> None:
+    """A string kind takes its value as one argument; an object kind one --option per member of its spec."""
+    if kind.record is None:
+        parser.add_argument("value", metavar="REASON", help="the FailureReason (or message) to use")
+        return
+    defaults = {f.name: f.default for f in fields(kind.record) if f.default is not MISSING}
+    for name, schema in kind.schema["properties"].items():
+        required = name in kind.schema["required"]
+        parser.add_argument(
+            "--" + name.replace("_", "-"), dest=name, required=required, type=_ARGUMENT_TYPES.get(schema.get("type"), str),
+            choices=schema.get("enum"), help=None if required or name not in defaults else _default_help(defaults[name]),
+        )
+
+
+def _default_help(default: Any) -> str:
+    return "default: any" if default is None else f"default {default!r}"
+
+
+def fault_body(kind: FaultKind, args: argparse.Namespace) -> dict[str, Any]:
+    if kind.record is None:
+        return {kind.name: args.value}
+    given = {name: getattr(args, name) for name in kind.schema["properties"] if getattr(args, name) is not None}
+    return {kind.name: given}
+
+
 def control_request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None]:
     if args.command == "faults":
         if args.fault == "show":
             return "GET", "/_emulator/faults", None
         if args.fault == "clear":
             return "DELETE", "/_emulator/faults", None
-        if args.fault in ("fail-next-training-job", "fail-next-endpoint"):
-            return "POST", "/_emulator/faults", {args.fault.replace("-", "_"): args.reason}
-        if args.fault == "invocation-errors":
-            spec = {"count": args.count, "after": args.after, "status": args.status, "message": args.message}
-            return "POST", "/_emulator/faults", {"invocation_errors": spec}
-        return "POST", "/_emulator/faults", {"throttle_invocations": {"count": args.count, "after": args.after}}
+        kind = next(kind for kind in FAULT_KINDS if kind.cli_command == args.fault)
+        return "POST", "/_emulator/faults", fault_body(kind, args)
     if args.command == "delays":
         changes = {f.name: getattr(args, f.name) for f in fields(Delays) if getattr(args, f.name) is not None}
         return ("POST", "/_emulator/delays", changes) if changes else ("GET", "/_emulator/delays", None)

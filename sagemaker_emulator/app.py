@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .access import Caller, authenticate, cross_origin, refusal_response
-from .faults import Faults, RequestFault, control_routes
+from .control import control_routes
+from .faults import Faults, RequestFault
 from .logs_compat import is_filter_log_events, rewrite_filter_log_events
 from .sagemaker.models import SageMakerBackend
 from .sagemaker.responses import control_plane
@@ -72,7 +73,7 @@ class EmulatorApp:
         self.faults = Faults()
         self.backend = SageMakerBackend(settings, self.faults)
         self.executor = ThreadPoolExecutor(max_workers=INVOKE_WORKERS, thread_name_prefix="invoke")
-        self.control = Starlette(routes=control_routes(self.backend))
+        self.control = Starlette(routes=control_routes(self.backend, self.faults, settings.delays))
         self.sagemaker = Starlette(
             routes=[
                 Route("/endpoints/{name}/invocations", invocations(self.backend, self.executor), methods=["POST"]),

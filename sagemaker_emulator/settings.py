@@ -40,7 +40,7 @@ class Delays:
         return cls(**values)
 
     def update(self, changes: dict[str, float]) -> None:
-        """Apply a partial update already checked against faults.DELAYS_SPEC."""
+        """Apply a partial update already checked against control.DELAYS_SPEC."""
         for key, value in changes.items():
             setattr(self, key, float(value))
 

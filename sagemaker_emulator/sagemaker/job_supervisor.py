@@ -3,7 +3,8 @@
 The child (training_runner.py) reports progress as JSON lines on a dedicated pipe; this side
 records secondary statuses and metrics, enforces StoppingCondition.MaxRuntimeInSeconds and
 StopTrainingJob (SIGTERM, then SIGKILL), and turns the exit into Completed/Failed/Stopped.
-A crash of the child only ever fails its own job.
+A crash of the child only ever fails its own job. A supervisor sees the backend only through
+its `TrainingHost`.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ import shutil
 import subprocess
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from ..scratch import inside
+from ..settings import Settings
 from ..xgboost_container.errors import UnsupportedImageError
 from ..xgboost_container.versions import resolve_image
 from .errors import internal_failure
-
-if TYPE_CHECKING:
-    from .models import SageMakerBackend, TrainingJob
+from .resources import TrainingJob
+from .runner_pool import Runner
 
 FAILURE_REASON_LIMIT = 1024
 STOP_GRACE_SECONDS = 5.0
@@ -46,12 +51,23 @@ def end_process(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+@dataclass(frozen=True)
+class TrainingHost:
+    """What a supervisor may use of the backend that owns its job."""
+
+    lock: AbstractContextManager[Any]  # guards the job's fields
+    take_runner: Callable[[Path, Path], Runner]  # a training child for (spec file, output log)
+    is_current: Callable[[TrainingJob], bool]  # False once a reset has forgotten the job
+
+
 class JobSupervisor:
-    def __init__(self, backend: SageMakerBackend, job: TrainingJob, injected_failure: str | None) -> None:
-        self.backend = backend
+    def __init__(self, host: TrainingHost, settings: Settings, workdir: Path, job: TrainingJob,
+                 injected_failure: str | None) -> None:
+        self.host = host
+        self.settings = settings
         self.job = job
         self.injected_failure = injected_failure
-        self.jobdir = inside(backend.workdir / "training", job.name)
+        self.jobdir = inside(workdir / "training", job.name)
         self._stop = threading.Event()
         self._stop_reason: str | None = None  # "Stopped" or "MaxRuntimeExceeded"
         self._process: subprocess.Popen[bytes] | None = None
@@ -82,7 +98,7 @@ class JobSupervisor:
             shutil.rmtree(self.jobdir, ignore_errors=True)
 
     def _supervise(self) -> None:
-        delays = self.backend.settings.delays
+        delays = self.settings.delays
         if self._stop.wait(delays.step_seconds):
             self._finish("Stopped", self._stop_reason or "Stopped")
             return
@@ -104,7 +120,7 @@ class JobSupervisor:
             self._finish("Failed", "Failed", self._failure_reason(returncode))
 
     def _run_child(self) -> int:
-        settings = self.backend.settings
+        settings = self.settings
         opt_ml = self.jobdir / "opt_ml"
         opt_ml.mkdir(parents=True)
         spec = {
@@ -119,7 +135,7 @@ class JobSupervisor:
         }
         spec_path = self.jobdir / "job.json"
         spec_path.write_text(json.dumps(spec))
-        runner = self.backend.runners.take(spec_path, self.jobdir / "output.log")
+        runner = self.host.take_runner(spec_path, self.jobdir / "output.log")
         self._process, read_fd = runner.process, runner.events_fd
         reader = threading.Thread(target=self._read_events, args=(read_fd,), daemon=True)
         reader.start()
@@ -129,7 +145,7 @@ class JobSupervisor:
                 break
             if time.monotonic() > deadline:
                 self.stop("MaxRuntimeExceeded")
-                with self.backend.lock:
+                with self.host.lock:
                     self.job.transition("Stopping", "Stopping the training job", status="Stopping")
                 break
         end_process(self._process)
@@ -142,7 +158,7 @@ class JobSupervisor:
                 self._apply(json.loads(line))
 
     def _apply(self, event: dict[str, Any]) -> None:
-        with self.backend.lock:
+        with self.host.lock:
             if self.job.status != "InProgress":
                 return
             if "status" in event:
@@ -164,8 +180,8 @@ class JobSupervisor:
         return f"AlgorithmError: the training process {how} without writing a failure reason, exit code: {returncode}{details}"
 
     def _finish(self, status: str, secondary: str, reason: str | None = None) -> None:
-        with self.backend.lock:
-            if self.backend.training_jobs.get(self.job.name) is not self.job:
+        with self.host.lock:
+            if not self.host.is_current(self.job):
                 return  # forgotten by a reset
             if reason:
                 self.job.failure_reason = reason[:FAILURE_REASON_LIMIT]

@@ -14,7 +14,6 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..faults import Faults
@@ -22,173 +21,18 @@ from ..scratch import create_scratch_dir
 from ..settings import Settings
 from .errors import SageMakerError, internal_failure, resource_in_use, validation_error
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
-from .job_supervisor import JobSupervisor
+from .job_supervisor import JobSupervisor, TrainingHost
 from .listing import modified_matches as _modified_matches, page as _page, status_matches as _status_matches
 from .processing import ProcessingJobs
 from .transform import TransformJobs
 from .runner_pool import RunnerPool
 from .registry import ModelRegistry
+from .resources import Endpoint, EndpointConfig, Model, ResourceTable, TrainingJob
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
 SUPPORTED_INPUT_MODES = ("File",)
 SUPPORTED_COMPRESSION = ("None",)
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainingJob:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-    status: str = "InProgress"
-    secondary_status: str = "Starting"
-    transitions: list[dict[str, Any]] = field(default_factory=list)
-    last_modified_time: float = 0.0
-    training_start_time: float | None = None
-    training_end_time: float | None = None
-    failure_reason: str | None = None
-    metrics: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (value, time)
-
-    @property
-    def model_artifacts(self) -> str:
-        output = self.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        return f"{output}/{self.name}/output/model.tar.gz"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in ("Completed", "Failed", "Stopped")
-
-    def transition(self, secondary: str, message: str, status: str | None = None) -> None:
-        """Record a secondary status change; the previous one ends now (caller holds the lock)."""
-        now = time.time()
-        if self.transitions:
-            self.transitions[-1].setdefault("EndTime", now)
-        self.transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
-        self.secondary_status = secondary
-        if status:
-            self.status = status
-        if self.finished:
-            self.transitions[-1]["EndTime"] = now
-            self.training_end_time = now
-        self.last_modified_time = now
-
-    def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k not in ("Tags", "TrainingJobName")}
-        result: dict[str, Any] = {
-            "TrainingJobName": self.name,
-            "TrainingJobArn": self.arn,
-            "ModelArtifacts": {"S3ModelArtifacts": self.model_artifacts},
-            "TrainingJobStatus": self.status,
-            "SecondaryStatus": self.secondary_status,
-            "EnableNetworkIsolation": False,
-            "EnableInterContainerTrafficEncryption": False,
-            "EnableManagedSpotTraining": False,
-            **request,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-            "SecondaryStatusTransitions": [dict(t) for t in self.transitions],
-        }
-        if self.failure_reason:
-            result["FailureReason"] = self.failure_reason
-        if self.training_start_time is not None:
-            result["TrainingStartTime"] = self.training_start_time
-        if self.training_end_time is not None:
-            result["TrainingEndTime"] = self.training_end_time
-            if self.training_start_time is not None:
-                seconds = max(1, int(self.training_end_time - self.training_start_time))
-                result["TrainingTimeInSeconds"] = seconds
-                result["BillableTimeInSeconds"] = seconds
-        if self.metrics:
-            result["FinalMetricDataList"] = [
-                {"MetricName": name, "Value": value, "Timestamp": at} for name, (value, at) in self.metrics.items()
-            ]
-        return result
-
-    def summary(self) -> dict[str, Any]:
-        result = {
-            "TrainingJobName": self.name,
-            "TrainingJobArn": self.arn,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-            "TrainingJobStatus": self.status,
-            "SecondaryStatus": self.secondary_status,
-        }
-        if self.training_end_time is not None:
-            result["TrainingEndTime"] = self.training_end_time
-        return result
-
-
-@dataclass
-class Model:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-
-    def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k != "Tags"}
-        return {"EnableNetworkIsolation": False, **request, "CreationTime": self.creation_time, "ModelArn": self.arn}
-
-    def summary(self) -> dict[str, Any]:
-        return {"ModelName": self.name, "ModelArn": self.arn, "CreationTime": self.creation_time}
-
-
-@dataclass
-class EndpointConfig:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-
-    def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k != "Tags"}
-        return {**request, "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}
-
-    def summary(self) -> dict[str, Any]:
-        return {"EndpointConfigName": self.name, "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}
-
-
-@dataclass
-class Endpoint:
-    name: str
-    arn: str
-    config_name: str
-    creation_time: float
-    status: str = "Creating"
-    last_modified_time: float = 0.0
-    failure_reason: str | None = None
-    deployment: Deployment | None = None  # what InvokeEndpoint serves; kept while an update runs
-    generation: int = 0  # bumps on every Create/Update/Delete so a stale deployment thread gives up
-
-    def set_status(self, status: str) -> None:
-        self.status = status
-        self.last_modified_time = time.time()
-
-    def describe(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "EndpointName": self.name,
-            "EndpointArn": self.arn,
-            "EndpointConfigName": self.config_name,
-            "EndpointStatus": self.status,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-        }
-        if self.deployment:
-            result["ProductionVariants"] = self.deployment.describe()
-        if self.failure_reason:
-            result["FailureReason"] = self.failure_reason
-        return result
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "EndpointName": self.name,
-            "EndpointArn": self.arn,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-            "EndpointStatus": self.status,
-        }
-
 
 _TRANSIENT_ENDPOINT_STATES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 
@@ -202,16 +46,35 @@ class SageMakerBackend:
         self.lock = threading.RLock()
         self.workdir = create_scratch_dir()
         self.runners = RunnerPool(self.workdir, warm=settings.warm_training_runner)
-        self.training_jobs: dict[str, TrainingJob] = {}
+        self.training_jobs = ResourceTable[TrainingJob](
+            "training-job", self.arn, missing="Requested resource not found.",
+            duplicate="Training job names must be unique within an AWS account and region, and a training job "
+                      "with this name already exists ({arn})",
+            duplicate_error=resource_in_use,
+        )  # fmt: skip
         self.supervisors: dict[str, JobSupervisor] = {}
-        self.models: dict[str, Model] = {}
-        self.endpoint_configs: dict[str, EndpointConfig] = {}
-        self.endpoints: dict[str, Endpoint] = {}
+        self.models = ResourceTable[Model](
+            "model", self.arn, missing='Could not find model "{arn}".',
+            duplicate='Cannot create already existing model "{arn}".',
+        )
+        self.endpoint_configs = ResourceTable[EndpointConfig](
+            "endpoint-config", self.arn, missing='Could not find endpoint configuration "{arn}".',
+            duplicate='Cannot create already existing endpoint configuration "{arn}".',
+        )
+        self.endpoints = ResourceTable[Endpoint](
+            "endpoint", self.arn, missing='Could not find endpoint "{arn}".',
+            duplicate='Cannot create already existing endpoint "{arn}".',
+        )
         self.tags: dict[str, list[dict[str, str]]] = {}
         self.endpoint_logger = EndpointLogger(settings)
         self.transform = TransformJobs(self)
         self.processing = ProcessingJobs(self)
         self.registry = ModelRegistry(self.arn)
+        self.training_host = TrainingHost(
+            lock=self.lock,
+            take_runner=self.runners.take,
+            is_current=self.training_jobs.holds,
+        )
 
     def arn(self, kind: str, name: str) -> str:
         """ARNs lower-case the resource name, like the real service."""
@@ -227,7 +90,7 @@ class SageMakerBackend:
             self.supervisors.clear()
             self.models.clear()
             self.endpoint_configs.clear()
-            for endpoint in self.endpoints.values():
+            for endpoint in self.endpoints:
                 endpoint.generation += 1
             self.endpoints.clear()
             self.registry.reset()
@@ -238,6 +101,17 @@ class SageMakerBackend:
             supervisor.kill()
         for run in processing_runs:
             run.kill()
+
+    def health(self) -> dict[str, Any]:
+        """Identity and resource counts (GET /_emulator/health)."""
+        with self.lock:
+            counts = {
+                "training_jobs": len(self.training_jobs),
+                "models": len(self.models),
+                "endpoint_configs": len(self.endpoint_configs),
+                "endpoints": len(self.endpoints),
+            }
+        return {"region": self.settings.region, "account": self.settings.account_id, "resources": counts}
 
     def shutdown(self) -> None:
         self.reset()
@@ -260,10 +134,10 @@ class SageMakerBackend:
 
     def _require_arn(self, arn: str) -> None:
         known = (
-            [job.arn for job in self.training_jobs.values()]
-            + [m.arn for m in self.models.values()]
-            + [c.arn for c in self.endpoint_configs.values()]
-            + [e.arn for e in self.endpoints.values()]
+            self.training_jobs.arns()
+            + self.models.arns()
+            + self.endpoint_configs.arns()
+            + self.endpoints.arns()
             + self.transform.arns()
             + self.processing.arns()
             + list(self.registry.arns())
@@ -288,15 +162,35 @@ class SageMakerBackend:
             self.tags[params["ResourceArn"]] = [t for t in self.tags.get(params["ResourceArn"], []) if t["Key"] not in keys]
             return {}
 
+    # ---- what Describe, Delete and List of a table share ---------------------------------
+
+    def _describe(self, table: ResourceTable[Any], name: str) -> dict[str, Any]:
+        with self.lock:
+            return table.get(name).describe()
+
+    def _delete(self, table: ResourceTable[Any], name: str) -> dict[str, Any]:
+        with self.lock:
+            resource = table.get(name)
+            table.remove(resource)
+            self.tags.pop(resource.arn, None)
+            return {}
+
+    def _list(self, table: ResourceTable[Any], params: dict[str, Any], key: str, *, by_status: bool = False,
+              default_order: str = "Descending") -> dict[str, Any]:
+        """A List* answer; `by_status`: the kind has StatusEquals and LastModifiedTimeAfter/Before filters."""
+        with self.lock:
+            resources = [r for r in table if not by_status or (
+                _status_matches(r.status, params) and _modified_matches(r.last_modified_time, params))]
+            return _page(resources, params, key, default_order=default_order)
+
     # ---- training jobs -------------------------------------------------------------------
 
     def create_training_job(self, params: dict[str, Any]) -> dict[str, Any]:
         _check_training_request(params)
         name = params["TrainingJobName"]
         with self.lock:
-            if name in self.training_jobs:
-                raise resource_in_use(f"Training job names must be unique within an AWS account and region, and a training job with this name already exists ({self.arn('training-job', name)})")
-            running = sum(1 for job in self.training_jobs.values() if not job.finished)
+            arn = self.training_jobs.new_arn(name)
+            running = sum(1 for job in self.training_jobs if not job.finished)
             limit = self.settings.limits.max_training_jobs
             if running >= limit:
                 raise SageMakerError(
@@ -306,28 +200,20 @@ class SageMakerBackend:
                     "SAGEMAKER_EMULATOR_MAX_TRAINING_JOBS.",
                 )
             now = time.time()
-            job = TrainingJob(name=name, arn=self.arn("training-job", name), request=params, creation_time=now)
+            job = self.training_jobs.add(TrainingJob(name=name, arn=arn, request=params, creation_time=now))
             job.transition("Starting", "Preparing the instances for training")
-            self.training_jobs[name] = job
             self._store_tags(job.arn, params.get("Tags"))
-            supervisor = JobSupervisor(self, job, self.faults.take_training_failure())
+            supervisor = JobSupervisor(self.training_host, self.settings, self.workdir, job, self.faults.take_training_failure())
             self.supervisors[name] = supervisor
         supervisor.start()
         return {"TrainingJobArn": job.arn}
 
-    def _job(self, name: str) -> TrainingJob:
-        job = self.training_jobs.get(name)
-        if job is None:
-            raise validation_error("Requested resource not found.")
-        return job
-
     def describe_training_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            return self._job(params["TrainingJobName"]).describe()
+        return self._describe(self.training_jobs, params["TrainingJobName"])
 
     def stop_training_job(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            job = self._job(params["TrainingJobName"])
+            job = self.training_jobs.get(params["TrainingJobName"])
             if job.status != "InProgress":
                 raise validation_error(f"The request was rejected because the training job is in status {job.status}.")
             job.transition("Stopping", "Stopping the training job", status="Stopping")
@@ -336,10 +222,7 @@ class SageMakerBackend:
         return {}
 
     def list_training_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            jobs = [job for job in self.training_jobs.values() if _status_matches(job.status, params)
-                    and _modified_matches(job.last_modified_time, params)]
-            return _page(jobs, params, "TrainingJobSummaries", default_order="Ascending")
+        return self._list(self.training_jobs, params, "TrainingJobSummaries", by_status=True, default_order="Ascending")
 
     # ---- models --------------------------------------------------------------------------
 
@@ -347,11 +230,9 @@ class SageMakerBackend:
         name = params["ModelName"]
         _check_model_request(params)
         with self.lock:
-            arn = self.arn("model", name)
-            if name in self.models:
-                raise validation_error(f'Cannot create already existing model "{arn}".')
+            arn = self.models.new_arn(name)
             params = self._resolve_model_packages(params)
-            self.models[name] = Model(name=name, arn=arn, request=params, creation_time=time.time())
+            self.models.add(Model(name=name, arn=arn, request=params, creation_time=time.time()))
             self._store_tags(arn, params.get("Tags"))
             return {"ModelArn": arn}
 
@@ -364,86 +245,59 @@ class SageMakerBackend:
     def _resolved(self, container: dict[str, Any], number: int) -> dict[str, Any]:
         return self.registry.resolve_container(container, number) if "ModelPackageName" in container else container
 
-    def _model(self, name: str) -> Model:
-        model = self.models.get(name)
-        if model is None:
-            raise validation_error(f'Could not find model "{self.arn("model", name)}".')
-        return model
-
     def describe_model(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            return self._model(params["ModelName"]).describe()
+        return self._describe(self.models, params["ModelName"])
 
     def delete_model(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            model = self._model(params["ModelName"])
-            del self.models[model.name]
-            self.tags.pop(model.arn, None)
-            return {}
+        return self._delete(self.models, params["ModelName"])
 
     def list_models(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            return _page(list(self.models.values()), params, "Models")
+        return self._list(self.models, params, "Models")
 
     # ---- endpoint configs ----------------------------------------------------------------
 
     def create_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["EndpointConfigName"]
         with self.lock:
-            arn = self.arn("endpoint-config", name)
-            if name in self.endpoint_configs:
-                raise validation_error(f'Cannot create already existing endpoint configuration "{arn}".')
+            arn = self.endpoint_configs.new_arn(name)
             for variant in params["ProductionVariants"]:
                 if "ModelName" not in variant:
                     raise validation_error(f"ModelName is required for production variant {variant['VariantName']}.")
-                self._model(variant["ModelName"])
-            self.endpoint_configs[name] = EndpointConfig(name=name, arn=arn, request=params, creation_time=time.time())
+                self.models.get(variant["ModelName"])
+            self.endpoint_configs.add(EndpointConfig(name=name, arn=arn, request=params, creation_time=time.time()))
             self._store_tags(arn, params.get("Tags"))
             return {"EndpointConfigArn": arn}
 
-    def _endpoint_config(self, name: str) -> EndpointConfig:
-        config = self.endpoint_configs.get(name)
-        if config is None:
-            raise validation_error(f'Could not find endpoint configuration "{self.arn("endpoint-config", name)}".')
-        return config
-
     def describe_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            return self._endpoint_config(params["EndpointConfigName"]).describe()
+        return self._describe(self.endpoint_configs, params["EndpointConfigName"])
 
     def delete_endpoint_config(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            config = self._endpoint_config(params["EndpointConfigName"])
-            del self.endpoint_configs[config.name]
-            self.tags.pop(config.arn, None)
-            return {}
+        return self._delete(self.endpoint_configs, params["EndpointConfigName"])
 
     def list_endpoint_configs(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            return _page(list(self.endpoint_configs.values()), params, "EndpointConfigs")
+        return self._list(self.endpoint_configs, params, "EndpointConfigs")
 
     # ---- endpoints -----------------------------------------------------------------------
 
     def create_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params["EndpointName"]
         with self.lock:
-            arn = self.arn("endpoint", name)
-            if name in self.endpoints:
-                raise validation_error(f'Cannot create already existing endpoint "{arn}".')
-            config = self._endpoint_config(params["EndpointConfigName"])
+            arn = self.endpoints.new_arn(name)
+            config = self.endpoint_configs.get(params["EndpointConfigName"])
             now = time.time()
-            endpoint = Endpoint(name=name, arn=arn, config_name=config.name, creation_time=now, last_modified_time=now)
-            self.endpoints[name] = endpoint
+            endpoint = self.endpoints.add(
+                Endpoint(name=name, arn=arn, config_name=config.name, creation_time=now, last_modified_time=now)
+            )
             self._store_tags(arn, params.get("Tags"))
             self._start_deployment(endpoint, config, self.settings.delays.endpoint_creating_seconds)
             return {"EndpointArn": arn}
 
     def update_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            endpoint = self._endpoint(params["EndpointName"])
+            endpoint = self.endpoints.get(params["EndpointName"])
             if endpoint.status in _TRANSIENT_ENDPOINT_STATES:
                 raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
-            config = self._endpoint_config(params["EndpointConfigName"])
+            config = self.endpoint_configs.get(params["EndpointConfigName"])
             endpoint.set_status("Updating")
             endpoint.failure_reason = None
             self._start_deployment(endpoint, config, self.settings.delays.endpoint_updating_seconds)
@@ -453,7 +307,7 @@ class SageMakerBackend:
         """Load every variant's model on a thread; the endpoint keeps serving its old deployment until then."""
         endpoint.generation += 1
         generation = endpoint.generation
-        variants = [(variant, self._model(variant["ModelName"]).request) for variant in config.request["ProductionVariants"]]
+        variants = [(variant, self.models.get(variant["ModelName"]).request) for variant in config.request["ProductionVariants"]]
         injected_failure = self.faults.take_endpoint_failure()
         injected_crash = self.faults.take_endpoint_crash()
 
@@ -473,7 +327,7 @@ class SageMakerBackend:
                 deployment, failure = None, str(error)
             time.sleep(max(0.0, delay - (time.monotonic() - started)))
             with self.lock:
-                if endpoint.generation != generation or self.endpoints.get(endpoint.name) is not endpoint:
+                if endpoint.generation != generation or not self.endpoints.holds(endpoint):
                     return  # deleted or superseded meanwhile
                 if deployment is not None:
                     endpoint.deployment = deployment
@@ -494,25 +348,18 @@ class SageMakerBackend:
             except Exception as error:  # an emulator bug must never leave the endpoint Creating forever
                 log.exception("%s crashed", name)
                 with self.lock:
-                    if self.endpoints.get(endpoint.name) is endpoint and endpoint.generation == generation:
+                    if self.endpoints.holds(endpoint) and endpoint.generation == generation:
                         endpoint.failure_reason = internal_failure(error)
                         endpoint.set_status("Failed")
 
         threading.Thread(target=run, name=name, daemon=True).start()
 
-    def _endpoint(self, name: str) -> Endpoint:
-        endpoint = self.endpoints.get(name)
-        if endpoint is None:
-            raise validation_error(f'Could not find endpoint "{self.arn("endpoint", name)}".')
-        return endpoint
-
     def describe_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            return self._endpoint(params["EndpointName"]).describe()
+        return self._describe(self.endpoints, params["EndpointName"])
 
     def delete_endpoint(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            endpoint = self._endpoint(params["EndpointName"])
+            endpoint = self.endpoints.get(params["EndpointName"])
             if endpoint.status == "Deleting":
                 return {}
             endpoint.generation += 1
@@ -525,22 +372,19 @@ class SageMakerBackend:
         def remove() -> None:
             time.sleep(delay)
             with self.lock:
-                if self.endpoints.get(endpoint.name) is endpoint and endpoint.generation == generation:
-                    del self.endpoints[endpoint.name]
+                if self.endpoints.holds(endpoint) and endpoint.generation == generation:
+                    self.endpoints.remove(endpoint)
 
         self._in_background(f"delete-{endpoint.name}", remove, endpoint, generation)
         return {}
 
     def list_endpoints(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            endpoints = [e for e in self.endpoints.values() if _status_matches(e.status, params)
-                         and _modified_matches(e.last_modified_time, params)]
-            return _page(endpoints, params, "Endpoints")
+        return self._list(self.endpoints, params, "Endpoints", by_status=True)
 
     def serving_deployment(self, name: str) -> Deployment | None:
         """What InvokeEndpoint should call for `name`, or None when nothing is deployed."""
         with self.lock:
-            endpoint = self.endpoints.get(name)
+            endpoint = self.endpoints.find(name)
             return endpoint.deployment if endpoint and endpoint.status != "Deleting" else None
 
 

@@ -154,7 +154,7 @@ class TransformJobs(JobTable[TransformJob]):
         with backend.lock:
             job = TransformJob(name=params["TransformJobName"], arn=backend.arn(self.kind, params["TransformJobName"]),
                                request=request, creation_time=time.time())
-            model = backend._model(params["ModelName"]).request
+            model = backend.models.get(params["ModelName"]).request
             stop = self.add(job, params.get("Tags"))
             run = TransformRun(backend, job, model, stop, backend.faults.take_transform_failure())
         threading.Thread(target=run.run, name=f"transform-{job.name}", daemon=True).start()

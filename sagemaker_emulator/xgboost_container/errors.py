@@ -1,8 +1,9 @@
 """Errors of the emulated XGBoost container.
 
-UserError/AlgorithmError/PlatformError mirror the container's `sagemaker_algorithm_toolkit.exceptions`
+UserError and AlgorithmError mirror the container's `sagemaker_algorithm_toolkit.exceptions`
 (same names, same "(caused by X)" suffix) because their text ends up, verbatim, in FailureReason.
-The other two are the emulator's own: they never reach a job's log, only E1's control plane.
+UnsupportedImageError and ModelLoadError are the emulator's own: they never reach a job's log, only
+the server side's control plane (a FailureReason, an endpoint's status).
 """
 
 from __future__ import annotations
@@ -25,10 +26,6 @@ class UserError(ToolkitError):
 
 class AlgorithmError(ToolkitError):
     """A failure of the algorithm itself, or of something the emulator does not reproduce."""
-
-
-class PlatformError(ToolkitError):
-    """A failure of the environment the algorithm runs in."""
 
 
 class UnsupportedImageError(ValueError):

@@ -1,4 +1,7 @@
-"""The container's inference server (/ping, /invocations) as a thread-safe, in-process scoring service.
+"""The container's inference server (/invocations) as a thread-safe, in-process scoring service.
+
+Its /ping health check is the load itself: a model that loads is healthy, one that does not raises
+ModelLoadError (which the endpoint reports as a failed ping).
 
 Request handling follows sagemaker_xgboost_container.algorithm_mode.serve (the Flask app SageMaker runs
 for a single-model endpoint), in its order: empty body -> 204; payload parsing -> 415; prediction -> 400;
@@ -179,7 +182,7 @@ def execution_parameters() -> dict[str, Any]:
 
 
 class ScoringService:
-    """A loaded model (or ensemble of models) answering /ping and /invocations like the container."""
+    """A loaded model (or ensemble of models) answering /invocations like the container."""
 
     def __init__(self, boosters: list[xgb.Booster], version: ContainerVersion) -> None:
         self._boosters = boosters
@@ -213,9 +216,6 @@ class ScoringService:
                 ) from error
             boosters.append(booster)
         return cls(boosters, version)
-
-    def ping(self) -> bool:
-        return True
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> InvocationResult:
         """Score a request; thread-safe."""

@@ -54,11 +54,9 @@ class ResponseRecorder:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
-        self.checked = 0
 
     def __call__(self, operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
         body = json.loads(response_dict["body"] or b"{}")
-        self.checked += 1
         if response_dict["status_code"] >= 400:
             if set(body) != {"__type", "message"}:
                 self.errors.append(f"{operation_model.name}: error body {body}")

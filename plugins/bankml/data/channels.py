@@ -26,13 +26,11 @@ CHANNEL_NAMES = ("train", "validation", "test")
 
 @dataclass(frozen=True)
 class ChannelFile:
-    """One written channel: where it is, its shape and its checksum (for logs and S3 checks)."""
+    """One written channel: where it is, its row count and its checksum (for logs and S3 checks)."""
 
     name: str
     path: Path
     rows: int
-    columns: int  # label + features
-    size_bytes: int
     sha256: str
 
 
@@ -100,8 +98,6 @@ def _write(name: str, frame: pd.DataFrame, out_dir: Path) -> ChannelFile:
         name=name,
         path=path,
         rows=len(frame),
-        columns=frame.shape[1],
-        size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
 
