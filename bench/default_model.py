@@ -61,12 +61,21 @@ CANDIDATES: dict[str, dict[str, str]] = {
     "es20 eta0.05 d3 mcw1": {**_ES, "eta": "0.05", "max_depth": "3", "min_child_weight": "1", "num_round": "1000"},
     "es20 eta0.05 d4 mcw6": {**_ES, "eta": "0.05", "max_depth": "4", "min_child_weight": "6", "num_round": "1000"},
     "es20 eta0.05 d6 mcw10": {**_ES, "eta": "0.05", "max_depth": "6", "min_child_weight": "10", "num_round": "1000"},
-    # the economic default chosen from these (bankml.sagemaker_config.ECONOMIC_HYPERPARAMETERS)
     "es20 eta0.1 d4 mcw6": {**_ES, "eta": "0.1", "max_depth": "4", "min_child_weight": "6", "num_round": "500"},
     # stopping on validation logloss (the last eval_metric) instead of auc: smoother on 4,119 rows
     "es20-logloss eta0.1 d5 mcw6 g4": {**TUTORIAL_HYPERPARAMETERS, **_LOGLOSS, "eta": "0.1", "num_round": "500"},
     "es20-logloss eta0.05 d4 mcw6 cs0.8": {**_ES, **_LOGLOSS, "eta": "0.05", "max_depth": "4", "min_child_weight": "6",
                                            "num_round": "1000"},
+    # the economic default chosen from these (bankml.sagemaker_config.ECONOMIC_HYPERPARAMETERS)
+    "es20-logloss eta0.05 d5 mcw6 g4": {**TUTORIAL_HYPERPARAMETERS, **_LOGLOSS, "eta": "0.05", "num_round": "1000"},
+    "es20-logloss eta0.05 d5 mcw6 g4 cs0.8": {**TUTORIAL_HYPERPARAMETERS, **_LOGLOSS, "eta": "0.05",
+                                              "colsample_bytree": "0.8", "num_round": "1000"},
+    "es10-logloss eta0.05 d5 mcw6 g4": {**TUTORIAL_HYPERPARAMETERS, **_LOGLOSS, "eta": "0.05", "num_round": "1000",
+                                        "early_stopping_rounds": "10"},
+    "es20-logloss eta0.05 d6 mcw10": {**_ES, **_LOGLOSS, "eta": "0.05", "max_depth": "6", "min_child_weight": "10",
+                                      "num_round": "1000"},
+    "es20-logloss eta0.1 d3 mcw1 cs0.8": {**_ES, **_LOGLOSS, "eta": "0.1", "max_depth": "3", "min_child_weight": "1",
+                                          "num_round": "500"},
 }  # fmt: skip
 
 

@@ -43,7 +43,7 @@ def dag_params() -> dict[str, Param]:
             title="XGBoost hyperparameter overrides",
             description=(
                 "Only the keys to change, e.g. {\"num_round\": \"50\"}; a key set to null removes a "
-                f"default. Defaults of 'economic' (early stopping on its validation channel's auc; "
+                f"default. Defaults of 'economic' (early stopping on its validation channel's logloss; "
                 f"num_round is a ceiling): {json.dumps(ECONOMIC_HYPERPARAMETERS)}. Defaults of 'tutorial' "
                 f"(the tutorial's, without 'silent', which containers 1.2-1 and later refuse): "
                 f"{json.dumps(TUTORIAL_HYPERPARAMETERS)}. Values are passed as strings; "

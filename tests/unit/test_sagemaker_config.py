@@ -84,12 +84,12 @@ def test_no_overrides_keep_the_feature_sets_defaults() -> None:
     assert default_hyperparameters("economic") is not ECONOMIC_HYPERPARAMETERS  # a copy
 
 
-def test_economic_defaults_stop_early_on_the_validation_auc() -> None:
+def test_economic_defaults_stop_early_on_the_validation_logloss() -> None:
     assert ECONOMIC_HYPERPARAMETERS == {
-        "max_depth": "4", "eta": "0.1", "min_child_weight": "6", "subsample": "0.8", "colsample_bytree": "0.8",
-        "objective": "binary:logistic", "eval_metric": "logloss,auc", "early_stopping_rounds": "20",
-        "num_round": "500"}  # fmt: skip
-    assert ECONOMIC_HYPERPARAMETERS["eval_metric"].split(",")[-1] == "auc"  # the container stops on the last one
+        "max_depth": "5", "eta": "0.05", "gamma": "4", "min_child_weight": "6", "subsample": "0.8",
+        "objective": "binary:logistic", "eval_metric": "auc,logloss", "early_stopping_rounds": "20",
+        "num_round": "1000"}  # fmt: skip
+    assert ECONOMIC_HYPERPARAMETERS["eval_metric"].split(",")[-1] == "logloss"  # the container stops on the last one
 
 
 def test_economic_defaults_pass_the_containers_validation() -> None:
