@@ -7,7 +7,12 @@ import json
 from airflow.sdk import Param
 
 from bankml.data.source import DEFAULT_URL, EXPECTED_SHA256
-from bankml.sagemaker_config import DEFAULT_XGBOOST_VERSION, TUTORIAL_HYPERPARAMETERS, XGBOOST_VERSIONS
+from bankml.sagemaker_config import (
+    DEFAULT_XGBOOST_VERSION,
+    ECONOMIC_HYPERPARAMETERS,
+    TUTORIAL_HYPERPARAMETERS,
+    XGBOOST_VERSIONS,
+)
 
 FEATURE_SETS = ("economic", "tutorial")
 EVALUATIONS = ("endpoint", "transform")
@@ -38,8 +43,10 @@ def dag_params() -> dict[str, Param]:
             title="XGBoost hyperparameter overrides",
             description=(
                 "Only the keys to change, e.g. {\"num_round\": \"50\"}; a key set to null removes a "
-                f"default. Defaults (the tutorial's, without 'silent', which containers 1.2-1 and later "
-                f"refuse): {json.dumps(TUTORIAL_HYPERPARAMETERS)}. Values are passed as strings; "
+                f"default. Defaults of 'economic' (early stopping on its validation channel's logloss; "
+                f"num_round is a ceiling): {json.dumps(ECONOMIC_HYPERPARAMETERS)}. Defaults of 'tutorial' "
+                f"(the tutorial's, without 'silent', which containers 1.2-1 and later refuse): "
+                f"{json.dumps(TUTORIAL_HYPERPARAMETERS)}. Values are passed as strings; "
                 "the train task logs the effective set."
             ),
         ),

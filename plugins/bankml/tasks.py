@@ -130,7 +130,7 @@ def training_config(
 
     run = RunPlan.from_dict(plan)
     channels = {name: c["uri"] for name, c in prepared["channels"].items() if name in ("train", "validation")}
-    hyperparameters = effective_hyperparameters(params["hyperparameters"])
+    hyperparameters = effective_hyperparameters(params["hyperparameters"], params["feature_set"])
     config = training_job_config(
         run,
         image_uri=aws.xgboost_image_uri(settings, params["xgboost_version"]),

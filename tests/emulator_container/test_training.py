@@ -222,6 +222,49 @@ def test_early_stopping_uses_the_last_eval_metric_and_keeps_the_best_model(run_j
     assert len(rounds) in (best + 1 + 3, best + 3)
 
 
+@BOTH
+def test_early_stopping_on_a_maximized_last_metric_keeps_the_round_of_the_best_validation_auc(run_job, version) -> None:
+    # auc is last, so it decides (and is maximized), not logloss, whose best round differs on these data
+    hyperparameters = {"num_round": "200", "eta": "0.5", "objective": "binary:logistic",
+                       "eval_metric": "logloss,auc", "early_stopping_rounds": "3"}  # fmt: skip
+    code, lines, opt_ml = run_job(hyperparameters, split_files(), version=version)
+    assert code == 0
+    rounds = [parse_metrics(line) for line in round_lines(lines)]
+    best_auc = int(np.argmax([r["validation:auc"] for r in rounds]))
+    assert best_auc != int(np.argmin([r["validation:logloss"] for r in rounds]))
+    assert booster_of(opt_ml).num_boosted_rounds() == best_auc + 1
+    assert len(rounds) in (best_auc + 1 + 3, best_auc + 3)
+
+
+def test_the_tuning_objective_metric_decides_early_stopping_before_eval_metric(run_job) -> None:
+    hyperparameters = {"num_round": "200", "eta": "0.5", "objective": "binary:logistic", "eval_metric": "auc,logloss",
+                       "_tuning_objective_metric": "validation:auc", "early_stopping_rounds": "3"}  # fmt: skip
+    code, lines, opt_ml = run_job(hyperparameters, split_files())
+    assert code == 0
+    rounds = [parse_metrics(line) for line in round_lines(lines)]
+    assert booster_of(opt_ml).num_boosted_rounds() == int(np.argmax([r["validation:auc"] for r in rounds])) + 1
+
+
+@pytest.mark.parametrize(
+    ("eval_metric", "channels"),
+    [(None, None), ("logloss", {"train": CSV_CHANNEL})],
+    ids=["without-eval_metric", "without-validation-channel"],
+)
+def test_early_stopping_rounds_alone_does_not_stop_training(run_job, eval_metric, channels) -> None:
+    # The container only stops early on the validation channel's last eval_metric (or tuning metric):
+    # without either, every round is trained and the last one is saved.
+    hyperparameters = {"num_round": "40", "eta": "0.5", "objective": "binary:logistic", "early_stopping_rounds": "3"}
+    if eval_metric:
+        hyperparameters["eval_metric"] = eval_metric
+    files = split_files() if channels is None else {"train/train.csv": split_files()["train/train.csv"]}
+    code, lines, opt_ml = run_job(hyperparameters, files, channels=channels)
+    assert code == 0
+    assert len(round_lines(lines)) == 40
+    assert booster_of(opt_ml).num_boosted_rounds() == 40
+    stopped = run_job({**hyperparameters, "eval_metric": "logloss"}, split_files())[2]
+    assert booster_of(stopped).num_boosted_rounds() < 40  # with both, these data do stop early
+
+
 def test_container_computed_metrics_on_1_7_1_use_margins(run_job) -> None:
     hyperparameters = {"num_round": "2", "objective": "binary:logistic", "eval_metric": "accuracy,logloss"}
     code, lines, opt_ml = run_job(hyperparameters, split_files(), version=VERSIONS["1.7-1"])

@@ -4,7 +4,9 @@ from datetime import datetime, timezone
 
 from bankml.run_plan import plan_run
 from bankml.sagemaker_config import (
+    ECONOMIC_HYPERPARAMETERS,
     TUTORIAL_HYPERPARAMETERS,
+    default_hyperparameters,
     effective_hyperparameters,
     endpoint_config,
     hyperparameter_strings,
@@ -75,36 +77,63 @@ def test_endpoint_config_names_carry_the_try_number():
                                   "Tags": PLAN.tags("t")}
 
 
-def test_no_overrides_keep_the_tutorial_hyperparameters() -> None:
-    assert effective_hyperparameters({}) == TUTORIAL_HYPERPARAMETERS
-    assert effective_hyperparameters(None) == TUTORIAL_HYPERPARAMETERS
+def test_no_overrides_keep_the_feature_sets_defaults() -> None:
+    assert effective_hyperparameters({}, "tutorial") == TUTORIAL_HYPERPARAMETERS
+    assert effective_hyperparameters(None, "tutorial") == TUTORIAL_HYPERPARAMETERS
+    assert effective_hyperparameters({}, "economic") == ECONOMIC_HYPERPARAMETERS
+    assert default_hyperparameters("economic") is not ECONOMIC_HYPERPARAMETERS  # a copy
 
 
-def test_a_partial_override_changes_only_its_keys() -> None:
-    merged = effective_hyperparameters({"num_round": "10", "colsample_bytree": 0.5})
-    assert merged == {**TUTORIAL_HYPERPARAMETERS, "num_round": "10", "colsample_bytree": 0.5}
+def test_economic_defaults_stop_early_on_the_validation_logloss() -> None:
+    assert ECONOMIC_HYPERPARAMETERS == {
+        "max_depth": "5", "eta": "0.05", "gamma": "4", "min_child_weight": "6", "subsample": "0.8",
+        "objective": "binary:logistic", "eval_metric": "auc,logloss", "early_stopping_rounds": "20",
+        "num_round": "1000"}  # fmt: skip
+    assert ECONOMIC_HYPERPARAMETERS["eval_metric"].split(",")[-1] == "logloss"  # the container stops on the last one
+
+
+def test_economic_defaults_pass_the_containers_validation() -> None:
+    from sagemaker_emulator.xgboost_container.hyperparameters import validate
+    from sagemaker_emulator.xgboost_container.versions import VERSIONS
+
+    for version in VERSIONS.values():
+        assert validate(ECONOMIC_HYPERPARAMETERS, version)["early_stopping_rounds"] == 20
+
+
+def test_unknown_feature_set_has_no_defaults() -> None:
+    with pytest.raises(ValueError, match="no default hyperparameters for feature set 'x'"):
+        effective_hyperparameters({}, "x")
+
+
+@pytest.mark.parametrize("feature_set", ["tutorial", "economic"])
+def test_a_partial_override_changes_only_its_keys(feature_set: str) -> None:
+    merged = effective_hyperparameters({"num_round": "10", "colsample_bytree": 0.5}, feature_set)
+    assert merged == {**default_hyperparameters(feature_set), "num_round": "10", "colsample_bytree": 0.5}
     assert merged["objective"] == "binary:logistic"
 
 
 def test_null_removes_a_default_and_ignores_unknown_keys() -> None:
-    merged = effective_hyperparameters({"gamma": None, "not_a_default": None})
+    merged = effective_hyperparameters({"gamma": None, "not_a_default": None}, "tutorial")
     assert "gamma" not in merged and "not_a_default" not in merged
     assert set(merged) == set(TUTORIAL_HYPERPARAMETERS) - {"gamma"}
+    assert "early_stopping_rounds" not in effective_hyperparameters({"early_stopping_rounds": None}, "economic")
 
 
 @pytest.mark.parametrize("overrides", [{"objective": None}, {"objective": "reg:squarederror"}])
 def test_an_objective_without_probabilities_fails_before_training(overrides: dict) -> None:
     with pytest.raises(ValueError, match="objective must stay 'binary:logistic'.*leave 'objective' out"):
-        effective_hyperparameters(overrides)
+        effective_hyperparameters(overrides, "economic")
 
 
 def test_the_trigger_form_shows_the_defaults_and_starts_without_overrides() -> None:
+    import json
+
     from bankml.dag_params import dag_params
 
     param = dag_params()["hyperparameters"]
     assert param.value == {}
-    for name, value in TUTORIAL_HYPERPARAMETERS.items():
-        assert f'"{name}": "{value}"' in param.description
+    assert json.dumps(ECONOMIC_HYPERPARAMETERS) in param.description
+    assert json.dumps(TUTORIAL_HYPERPARAMETERS) in param.description
     assert "null removes" in param.description
 
 
