@@ -1,5 +1,10 @@
-"""The scheduler of the `make up` stack runs the DAG on its own; `up` never starts a second stack
-and cleans up after a failed start."""
+"""The `make up` stack as a person uses it, in one module so the tests share one stack (one
+worker under xdist's loadfile): its scheduler runs the DAG on its own; `up` never starts a second
+stack and cleans up after a failed start; a person logs in, triggers a run with a changed Param
+and reads the confusion matrix in the evaluate task's log (the same steps run against the compose
+stack in tests/compose); and the "Model quality" page, after two runs of the default feature set,
+shows two versions, one champion and images that load, is listed as a plugin view and needs a session.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,22 @@ import socket
 import time
 from pathlib import Path
 
+import boto3
+import httpx
 import pytest
 
 from tools.airflow_home import DAG_ID
 from tools.emulator_process import free_port, is_healthy
-from tools.local_airflow import Stack, StackError, login, running, up
+from tools.local_airflow import Login, Stack, StackError, login, running, up
 
 from tests.airflow_api import AirflowApi
+from tests.browser.chromium import ARTIFACTS
+
+from .ui_flow import CHANGED_PARAMS, sign_in, trigger_from_the_ui_and_read_the_evaluation
 
 pytestmark = pytest.mark.browser
 
-RUN_TIMEOUT = 600
+RUN_TIMEOUT = 600  # one active run at a time: a run may queue behind another
 
 
 @pytest.mark.timeout(900)
@@ -91,3 +101,41 @@ def test_the_stack_listens_on_loopback_only_and_keeps_its_secrets_private(stack:
     assert stack.home.stat().st_mode & 0o777 == 0o700
     for secret in (stack.password_file, *stack.run_dir.glob("*.log")):
         assert secret.stat().st_mode & 0o777 == 0o600, secret
+
+
+@pytest.mark.timeout(900)
+def test_trigger_from_the_ui_with_a_changed_param_and_read_the_evaluation_log(
+        api: AirflowApi, stack: Stack, credentials: Login, page) -> None:
+    s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    document = trigger_from_the_ui_and_read_the_evaluation(page, credentials, api, s3, RUN_TIMEOUT)
+    # The changed Params reached the tasks: the saved evaluation names them.
+    assert {k: document[k] for k in CHANGED_PARAMS} == CHANGED_PARAMS
+
+
+@pytest.mark.timeout(1500)
+def test_two_runs_show_two_versions_one_champion_and_their_images(api: AirflowApi, credentials: Login, page) -> None:
+    """Version 1 of the default (economic) set is the scheduled run's; the UI's run above registered
+    version 1 of the tutorial set; a second default run here registers economic version 2."""
+    api.wait_for_run(_wait_for_scheduled_run(api)["dag_run_id"], RUN_TIMEOUT)
+    triggered = api.client.post(f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None, "conf": {}})
+    assert triggered.is_success, triggered.text
+    api.wait_for_run(triggered.json()["dag_run_id"], RUN_TIMEOUT)  # the same model again: version 2
+
+    assert httpx.get(f"{credentials.url}/bankml/models", timeout=30).status_code == 401  # no session, no page
+    views = [v for p in api.get("/plugins")["plugins"] if p["name"] == "bankml_ui" for v in p["external_views"]]
+    assert {(v["name"], v["destination"]) for v in views} == {("Model quality", "nav"), ("Model quality", "dag")}
+
+    sign_in(page, credentials)
+    page.goto(f"{credentials.url}/bankml/models")
+    page.locator("table").wait_for()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=ARTIFACTS / "model-quality.png", full_page=True)
+    economic = page.locator("tr[data-version]", has_text="economic")
+    assert economic.count() == 2 and page.locator("tr[data-version]").count() == 3, page.content()[:3000]
+    champion = economic.and_(page.locator("tr.champion"))
+    assert champion.count() == 1 and champion.inner_text().startswith("v2 ★ champion")
+    assert page.locator("tr.champion").count() == 2  # one champion per feature set
+    assert economic.locator("td.status", has_text="Approved").count() == 2
+    images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0])")
+    assert len(images) == 2 + 3 * 3 and all(loaded for _, loaded in images), images  # a trend per set + 3 per version
