@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 PORT ?= 4566
 CONF ?= {}
 
-.PHONY: venv demo test test-fast test-compose bench emulator up down clean help
+.PHONY: venv demo test test-fast lint format test-compose bench emulator up down clean help
 
 help:
 	@echo "make demo [CONF='{\"feature_set\": \"tutorial\"}']  run the DAG once against the emulator"
-	@echo "make test       the whole pytest suite (unit, emulator conformance, end-to-end DAG runs)"
+	@echo "make test       ruff (lint, format check), then the whole pytest suite (unit, emulator conformance, end-to-end DAG runs)"
+	@echo "make format     ruff format and the fixable lint findings"
 	@echo "make test-compose  the docker-compose stack on Docker (Celery, two workers, faults)"
 	@echo "make bench      emulator and end-to-end benchmarks"
 	@echo "make emulator   the SageMaker emulator in the foreground on 127.0.0.1:$(PORT)"
@@ -31,8 +32,16 @@ $(STAMP): requirements.txt
 demo: $(STAMP)
 	$(BIN)/python -m tools.demo --conf '$(CONF)' --port $(PORT)
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -n 4 --dist loadfile
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not e2e and not browser"

@@ -54,7 +54,9 @@ def tutorial_split() -> tuple[pd.DataFrame, pd.DataFrame]:
     data["no_previous_contact"] = np.where(data["pdays"] == 999, 1, 0)
     data["not_working"] = np.where(np.isin(data["job"], ["student", "retired", "unemployed"]), 1, 0)
     model_data = pd.get_dummies(data, dtype=np.uint8)
-    model_data = model_data.drop(["duration", "emp.var.rate", "cons.price.idx", "cons.conf.idx", "euribor3m", "nr.employed"], axis=1)
+    model_data = model_data.drop(
+        ["duration", "emp.var.rate", "cons.price.idx", "cons.conf.idx", "euribor3m", "nr.employed"], axis=1
+    )
     shuffled = model_data.sample(frac=1, random_state=1729)
     cut = int(0.7 * len(shuffled))
     return shuffled.iloc[:cut], shuffled.iloc[cut:]
@@ -95,12 +97,16 @@ def train_and_deploy(sm, s3, train: pd.DataFrame) -> tuple[str, float]:
         StoppingCondition={"MaxRuntimeInSeconds": 600},
         HyperParameters=HYPERPARAMETERS,
     )  # fmt: skip
-    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="bench", WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    sm.get_waiter("training_job_completed_or_stopped").wait(
+        TrainingJobName="bench", WaiterConfig={"Delay": 1, "MaxAttempts": 600}
+    )
     job = sm.describe_training_job(TrainingJobName="bench")
     if job["TrainingJobStatus"] != "Completed":
         raise SystemExit(f"training failed: {job.get('FailureReason')}")
     artifacts = job["ModelArtifacts"]["S3ModelArtifacts"]
-    sm.create_model(ModelName="bench", PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifacts}, ExecutionRoleArn=ROLE)
+    sm.create_model(
+        ModelName="bench", PrimaryContainer={"Image": IMAGE, "ModelDataUrl": artifacts}, ExecutionRoleArn=ROLE
+    )
     sm.create_endpoint_config(EndpointConfigName="bench", ProductionVariants=[
         {"VariantName": "AllTraffic", "ModelName": "bench", "InitialInstanceCount": 1, "InstanceType": "ml.m5.xlarge"}])  # fmt: skip
     started = time.perf_counter()
@@ -120,11 +126,17 @@ def transform_once(sm, s3, number: int) -> tuple[float, float, np.ndarray]:
         TransformOutput={"S3OutputPath": f"s3://{BUCKET}/transform-out/{name}", "AssembleWith": "Line"},
         TransformResources={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
     )  # fmt: skip
-    sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 3000})
+    sm.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 3000}
+    )
     wall = time.perf_counter() - started
     job = sm.describe_transform_job(TransformJobName=name)
     body = s3.get_object(Bucket=BUCKET, Key=f"transform-out/{name}/test.csv.out")["Body"].read()
-    return wall, (job["TransformEndTime"] - job["TransformStartTime"]).total_seconds(), np.array(body.split(), dtype=float)
+    return (
+        wall,
+        (job["TransformEndTime"] - job["TransformStartTime"]).total_seconds(),
+        np.array(body.split(), dtype=float),
+    )
 
 
 def local_booster(s3, artifacts: str) -> xgb.Booster:
@@ -145,9 +157,16 @@ def main() -> None:
     features = test.drop(["y_no", "y_yes"], axis=1)
     process, url = start_emulator()
     try:
-        aws = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        aws = {
+            "endpoint_url": url,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "test",
+            "aws_secret_access_key": "test",
+        }
         sm, s3 = boto3.client("sagemaker", **aws), boto3.client("s3", **aws)
-        runtime = boto3.client("sagemaker-runtime", config=Config(max_pool_connections=CLIENTS, retries={"total_max_attempts": 1}), **aws)
+        runtime = boto3.client(
+            "sagemaker-runtime", config=Config(max_pool_connections=CLIENTS, retries={"total_max_attempts": 1}), **aws
+        )
         print(f"training on {train.shape[0]} rows and deploying (image {IMAGE})...", flush=True)
         artifacts, deploy_seconds = train_and_deploy(sm, s3, train)
 
@@ -184,7 +203,9 @@ def main() -> None:
             local_runs.append(score_in_process())
         endpoint_seconds = float(np.median([seconds for seconds, _ in endpoint_runs]))
         local_seconds = float(np.median([seconds for seconds, _ in local_runs]))
-        difference = max(float(np.max(np.abs(e - l))) for (_, e), (_, l) in zip(endpoint_runs, local_runs))
+        difference = max(
+            float(np.max(np.abs(served - local))) for (_, served), (_, local) in zip(endpoint_runs, local_runs)
+        )
         print(
             f"score {len(features):,} rows: endpoint {endpoint_seconds:.3f} s ({CHUNKS} concurrent CSV chunks), "
             f"in-process {local_seconds:.3f} s, ratio {endpoint_seconds / local_seconds:.1f}x "

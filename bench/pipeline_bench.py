@@ -29,7 +29,7 @@ PARSE = (
     "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
     "print(time.perf_counter() - t)\n"
 )
-FLOOR_DAG = '''
+FLOOR_DAG = """
 from datetime import datetime, timezone
 from airflow.sdk import DAG, task
 
@@ -40,7 +40,7 @@ with DAG(dag_id="floor", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=t
         if previous is not None:
             previous >> current
         previous = current
-'''
+"""
 TASK_TIMES = re.compile(r"^Task times \(s\): (.*)$", re.MULTILINE)
 
 
@@ -50,14 +50,24 @@ def parse_seconds(repeats: int = 5) -> tuple[float, float]:
 
     def run(code: str) -> float:
         with tempfile.TemporaryDirectory() as home:
-            out = subprocess.run([sys.executable, "-c", code], env={**env, "AIRFLOW_HOME": home},
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", code],
+                env={**env, "AIRFLOW_HOME": home},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
         return float(out.stdout.strip().splitlines()[-1])
 
     dag = [run(PARSE.format(path=str(ROOT / "dags" / "bank_marketing_xgboost.py"))) for _ in range(repeats)]
-    sdk = [run("import time; t = time.perf_counter()\n"
-               "import airflow.sdk, airflow.providers.amazon.aws.operators.sagemaker\n"
-               "print(time.perf_counter() - t)") for _ in range(repeats)]
+    sdk = [
+        run(
+            "import time; t = time.perf_counter()\n"
+            "import airflow.sdk, airflow.providers.amazon.aws.operators.sagemaker\n"
+            "print(time.perf_counter() - t)"
+        )
+        for _ in range(repeats)
+    ]
     return statistics.median(dag), statistics.median(sdk)
 
 
@@ -80,8 +90,12 @@ def demo_run(conf: str) -> tuple[float, str]:
     """Wall seconds of `python -m tools.demo`, and its task-time line."""
     with tempfile.TemporaryDirectory(prefix="bankml-bench-demo-") as out:
         started = time.monotonic()
-        completed = subprocess.run([sys.executable, "-m", "tools.demo", "--conf", conf, "--port", "0",
-                                    "--output", out], cwd=ROOT, capture_output=True, text=True)
+        completed = subprocess.run(
+            [sys.executable, "-m", "tools.demo", "--conf", conf, "--port", "0", "--output", out],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         wall = time.monotonic() - started
     if completed.returncode != 0:
         raise RuntimeError(f"the demo failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
@@ -95,8 +109,11 @@ def main() -> None:
     parser.add_argument("--conf", default="{}")
     args = parser.parse_args()
     dag_parse, sdk_import = parse_seconds()
-    print(f"DAG file import (fresh interpreter, median of 5): {dag_parse:.2f} s, of which Airflow SDK + "
-          f"SageMaker operators {sdk_import:.2f} s; bankml's own share {dag_parse - sdk_import:.2f} s", flush=True)
+    print(
+        f"DAG file import (fresh interpreter, median of 5): {dag_parse:.2f} s, of which Airflow SDK + "
+        f"SageMaker operators {sdk_import:.2f} s; bankml's own share {dag_parse - sdk_import:.2f} s",
+        flush=True,
+    )
     floors, demos = [], []
     for number in range(1, args.runs + 1):
         floors.append(floor_run())
@@ -104,9 +121,11 @@ def main() -> None:
         demos.append(wall)
         print(f"run {number}: floor {floors[-1]:.1f} s, demo {wall:.1f} s; demo per task (s): {tasks}", flush=True)
     floor, demo = statistics.median(floors), statistics.median(demos)
-    print(f"make demo {args.conf}: median {demo:.1f} s (min {min(demos):.1f}, max {max(demos):.1f}); Airflow floor "
-          f"(fresh home, db migrate, dags test of 11 no-op tasks): median {floor:.1f} s (min {min(floors):.1f}, "
-          f"max {max(floors):.1f}); demo/floor = {demo / floor:.2f} over {args.runs} alternated runs")
+    print(
+        f"make demo {args.conf}: median {demo:.1f} s (min {min(demos):.1f}, max {max(demos):.1f}); Airflow floor "
+        f"(fresh home, db migrate, dags test of 11 no-op tasks): median {floor:.1f} s (min {min(floors):.1f}, "
+        f"max {max(floors):.1f}); demo/floor = {demo / floor:.2f} over {args.runs} alternated runs"
+    )
 
 
 if __name__ == "__main__":

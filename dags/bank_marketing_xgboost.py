@@ -28,7 +28,7 @@ local SageMaker emulator and on AWS: only the `aws_default` connection differs.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, TriggerRule, setup, task, teardown
 
@@ -46,7 +46,7 @@ with DAG(
     description="Train, deploy, evaluate and tear down XGBoost on SageMaker (UCI bank marketing)",
     doc_md=__doc__,
     schedule=settings.schedule,
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     params=dag_params(),

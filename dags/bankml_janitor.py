@@ -10,7 +10,7 @@ is no longer running, or when they are older than `ttl_minutes` even if it is.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from airflow.sdk import DAG, Param, task
 
@@ -23,12 +23,14 @@ with DAG(
     description="Delete SageMaker endpoints, configs and models that bankml runs left behind",
     doc_md=__doc__,
     schedule=os.environ.get("BANKML_JANITOR_SCHEDULE", "*/15 * * * *"),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     params={
         "ttl_minutes": Param(
-            240, type="integer", minimum=0,
+            240,
+            type="integer",
+            minimum=0,
             title="Delete resources older than this even when their run still looks alive",
         )
     },

@@ -11,8 +11,17 @@ class BankmlUiPlugin(AirflowPlugin):
     name = "bankml_ui"
     fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "bankml model quality"}]
     external_views = [
-        {"name": "Model quality", "href": f"{URL_PREFIX}/models", "destination": "nav", "category": "browse",
-         "url_route": "bankml-model-quality"},
-        {"name": "Model quality", "href": f"{URL_PREFIX}/models", "destination": "dag",
-         "url_route": "bankml-model-quality-dag"},
+        {
+            "name": "Model quality",
+            "href": f"{URL_PREFIX}/models",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "bankml-model-quality",
+        },
+        {
+            "name": "Model quality",
+            "href": f"{URL_PREFIX}/models",
+            "destination": "dag",
+            "url_route": "bankml-model-quality-dag",
+        },
     ]

@@ -31,7 +31,9 @@ CLIENT_COMMANDS = ("faults", "delays", "reset", "health")
 SAGEMAKER_TRUST_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
 )
 
@@ -42,15 +44,34 @@ SAGEMAKER_TRUST_POLICY = json.dumps(
 def server_parser() -> argparse.ArgumentParser:
     env = Settings.from_env()
     parser = argparse.ArgumentParser(prog="python -m sagemaker_emulator", description="Run the SageMaker emulator.")
-    parser.add_argument("--host", default=env.host, help=f"address to bind (default {DEFAULT_HOST}; env SAGEMAKER_EMULATOR_HOST)")
-    parser.add_argument("--port", type=int, default=env.port, help=f"port (default {DEFAULT_PORT}; env SAGEMAKER_EMULATOR_PORT)")
-    parser.add_argument("--create-bucket", action="append", default=env.create_buckets, metavar="NAME",
-                        help="S3 bucket to create at start (repeatable; env SAGEMAKER_EMULATOR_CREATE_BUCKETS, comma-separated)")
-    parser.add_argument("--create-role", action="append", default=env.create_roles, metavar="NAME",
-                        help="IAM role SageMaker may assume, created at start (repeatable; env SAGEMAKER_EMULATOR_CREATE_ROLES)")
-    parser.add_argument("--allow-origin", action="append", default=env.allow_origins, metavar="ORIGIN",
-                        help="browser origin (e.g. http://localhost:3000, or * for any) allowed to call the "
-                             "emulator; none by default (repeatable; env SAGEMAKER_EMULATOR_ALLOW_ORIGINS)")
+    parser.add_argument(
+        "--host", default=env.host, help=f"address to bind (default {DEFAULT_HOST}; env SAGEMAKER_EMULATOR_HOST)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=env.port, help=f"port (default {DEFAULT_PORT}; env SAGEMAKER_EMULATOR_PORT)"
+    )
+    parser.add_argument(
+        "--create-bucket",
+        action="append",
+        default=env.create_buckets,
+        metavar="NAME",
+        help="S3 bucket to create at start (repeatable; env SAGEMAKER_EMULATOR_CREATE_BUCKETS, comma-separated)",
+    )
+    parser.add_argument(
+        "--create-role",
+        action="append",
+        default=env.create_roles,
+        metavar="NAME",
+        help="IAM role SageMaker may assume, created at start (repeatable; env SAGEMAKER_EMULATOR_CREATE_ROLES)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=env.allow_origins,
+        metavar="ORIGIN",
+        help="browser origin (e.g. http://localhost:3000, or * for any) allowed to call the "
+        "emulator; none by default (repeatable; env SAGEMAKER_EMULATOR_ALLOW_ORIGINS)",
+    )
     return parser  # fmt: skip
 
 
@@ -73,7 +94,9 @@ def serve(settings: Settings) -> int:
     from .app import EmulatorApp
     from .sagemaker.hosting import preload_serving
 
-    server = uvicorn.Server(uvicorn.Config(EmulatorApp(settings), host=settings.host, port=settings.port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(EmulatorApp(settings), host=settings.host, port=settings.port, log_level="warning")
+    )
 
     async def run() -> int:
         serving = asyncio.create_task(server.serve())
@@ -102,9 +125,13 @@ def serve(settings: Settings) -> int:
 
 def client_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sagemaker_emulator", description="Control a running emulator.")
-    parser.add_argument("--url", default=os.environ.get("SAGEMAKER_EMULATOR_URL", f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"))
+    parser.add_argument(
+        "--url", default=os.environ.get("SAGEMAKER_EMULATOR_URL", f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    faults = commands.add_parser("faults", help="show, clear or arm injected faults").add_subparsers(dest="fault", required=True)
+    faults = commands.add_parser("faults", help="show, clear or arm injected faults").add_subparsers(
+        dest="fault", required=True
+    )
     faults.add_parser("show")
     faults.add_parser("clear")
     for kind in FAULT_KINDS:
@@ -129,8 +156,12 @@ def add_fault_arguments(parser: argparse.ArgumentParser, kind: FaultKind) -> Non
     for name, schema in kind.schema["properties"].items():
         required = name in kind.schema["required"]
         parser.add_argument(
-            "--" + name.replace("_", "-"), dest=name, required=required, type=_ARGUMENT_TYPES.get(schema.get("type"), str),
-            choices=schema.get("enum"), help=None if required or name not in defaults else _default_help(defaults[name]),
+            "--" + name.replace("_", "-"),
+            dest=name,
+            required=required,
+            type=_ARGUMENT_TYPES.get(schema.get("type"), str),
+            choices=schema.get("enum"),
+            help=None if required or name not in defaults else _default_help(defaults[name]),
         )
 
 
@@ -165,7 +196,9 @@ def run_client(argv: list[str]) -> int:
     args = client_parser().parse_args(argv)
     method, path, body = control_request(args)
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(args.url.rstrip("/") + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        args.url.rstrip("/") + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             print(json.dumps(json.loads(response.read()), indent=2))

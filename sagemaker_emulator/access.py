@@ -64,13 +64,19 @@ def authenticate(scope: dict[str, Any]) -> Caller | Refusal:
         match = _HEADER.fullmatch(authorization.strip())
         if match:
             return Caller(match.group(1), match.group(2))
-        return Caller(S3_SIGV2_REGION, "s3") if _S3_SIGV2_HEADER.fullmatch(authorization.strip()) else Refusal("malformed")
+        return (
+            Caller(S3_SIGV2_REGION, "s3") if _S3_SIGV2_HEADER.fullmatch(authorization.strip()) else Refusal("malformed")
+        )
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     if all(query.get(name, [""])[0] for name in ("AWSAccessKeyId", "Signature", "Expires")):
         return Caller(S3_SIGV2_REGION, "s3")
     if "X-Amz-Credential" in query or "X-Amz-Signature" in query:
         match = _SCOPE.fullmatch(query.get("X-Amz-Credential", [""])[0])
-        if not match or not query.get("X-Amz-Signature", [""])[0] or query.get("X-Amz-Algorithm") != ["AWS4-HMAC-SHA256"]:
+        if (
+            not match
+            or not query.get("X-Amz-Signature", [""])[0]
+            or query.get("X-Amz-Algorithm") != ["AWS4-HMAC-SHA256"]
+        ):
             return Refusal("malformed")
         return Caller(match.group(1), match.group(2))
     return Refusal("missing")
@@ -91,42 +97,73 @@ def cross_origin(scope: dict[str, Any], allowed: list[str]) -> Refusal | None:
 
 _MESSAGES = {
     # code for JSON services / sagemaker-runtime, code for query and S3 (XML), HTTP status, message
-    "missing": ("MissingAuthenticationTokenException", "MissingAuthenticationToken", 403,
-                "Missing Authentication Token"),
-    "malformed": ("IncompleteSignatureException", "IncompleteSignature", 400,
-                  "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters "
-                  "(AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, ...)."),
-    "origin": ("AccessDeniedException", "AccessDenied", 403,
-               "Cross-origin request from {detail} refused: sagemaker-emulator accepts browser requests only "
-               "from origins given with --allow-origin (env SAGEMAKER_EMULATOR_ALLOW_ORIGINS)."),
+    "missing": (
+        "MissingAuthenticationTokenException",
+        "MissingAuthenticationToken",
+        403,
+        "Missing Authentication Token",
+    ),
+    "malformed": (
+        "IncompleteSignatureException",
+        "IncompleteSignature",
+        400,
+        "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters "
+        "(AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, ...).",
+    ),
+    "origin": (
+        "AccessDeniedException",
+        "AccessDenied",
+        403,
+        "Cross-origin request from {detail} refused: sagemaker-emulator accepts browser requests only "
+        "from origins given with --allow-origin (env SAGEMAKER_EMULATOR_ALLOW_ORIGINS).",
+    ),
 }
-_S3 = {"missing": ("AccessDenied", 403, "Access Denied"),
-       "malformed": ("AuthorizationHeaderMalformed", 400,
-                     'The authorization header is malformed; the Credential is mal-formed; expecting '
-                     '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".')}
+_S3 = {
+    "missing": ("AccessDenied", 403, "Access Denied"),
+    "malformed": (
+        "AuthorizationHeaderMalformed",
+        400,
+        "The authorization header is malformed; the Credential is mal-formed; expecting "
+        '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+    ),
+}
 
 
 def _is_query_protocol(scope: dict[str, Any], body: bytes) -> bool:
     form = (_header(scope, b"content-type") or "").startswith("application/x-www-form-urlencoded")
     query = scope.get("query_string", b"")
-    return scope["path"] == "/" and ((form and b"Action=" in body) or query.startswith(b"Action=") or b"&Action=" in query)
+    return scope["path"] == "/" and (
+        (form and b"Action=" in body) or query.startswith(b"Action=") or b"&Action=" in query
+    )
 
 
 def refusal_response(refusal: Refusal, scope: dict[str, Any], body: bytes) -> Response:
     json_code, xml_code, status, message = _MESSAGES[refusal.kind]
     message = message.format(detail=refusal.detail[:200])
     if RUNTIME_PATH.match(scope["path"]):
-        return Response(json.dumps({"message": message}), status_code=status, media_type="application/json",
-                        headers={"x-amzn-ErrorType": json_code})
+        return Response(
+            json.dumps({"message": message}),
+            status_code=status,
+            media_type="application/json",
+            headers={"x-amzn-ErrorType": json_code},
+        )
     if _header(scope, b"x-amz-target") is not None:
-        return Response(json.dumps({"__type": json_code, "message": message}), status_code=400,
-                        media_type="application/x-amz-json-1.1", headers={"x-amzn-ErrorType": json_code})
+        return Response(
+            json.dumps({"__type": json_code, "message": message}),
+            status_code=400,
+            media_type="application/x-amz-json-1.1",
+            headers={"x-amzn-ErrorType": json_code},
+        )
     request_id = str(uuid.uuid4())
     if _is_query_protocol(scope, body):
-        xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{xml_code}</Code><Message>{escape(message)}"
-               f"</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>")
+        xml = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{xml_code}</Code><Message>{escape(message)}"
+            f"</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
         return Response(xml, status_code=status, media_type="text/xml")
     code, status, s3_message = _S3.get(refusal.kind, (xml_code, status, message))
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(s3_message)}'
-           f"</Message><RequestId>{request_id}</RequestId></Error>")
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{escape(s3_message)}'
+        f"</Message><RequestId>{request_id}</RequestId></Error>"
+    )
     return Response(xml, status_code=status, media_type="application/xml")

@@ -59,8 +59,10 @@ def _replay(body: bytes) -> Any:
 def injected_error(service: str | None, fault: RequestFault) -> Response:
     """An armed request fault, in the wire format of the service (S3 speaks XML)."""
     if service == "s3":
-        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{escape(fault.code)}</Code>"
-                f"<Message>{escape(fault.message)}</Message></Error>")
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(fault.code)}</Code>'
+            f"<Message>{escape(fault.message)}</Message></Error>"
+        )
         return Response(body, status_code=fault.status, media_type="application/xml")
     return JSONResponse({"__type": fault.code, "message": fault.message}, status_code=fault.status)
 
@@ -91,8 +93,9 @@ class EmulatorApp:
         refusal = cross_origin(scope, self.settings.allow_origins)
         if scope["path"].startswith("/_emulator/"):
             if refusal is not None:
-                await JSONResponse({"error": f"cross-origin call from {refusal.detail[:200]} refused"},
-                                   status_code=403)(scope, receive, send)
+                await JSONResponse(
+                    {"error": f"cross-origin call from {refusal.detail[:200]} refused"}, status_code=403
+                )(scope, receive, send)
             else:
                 await self.control(scope, receive, send)
             return
@@ -116,7 +119,9 @@ class EmulatorApp:
         body, answer = rewrite_filter_log_events(await _read_body(receive), self.settings.account_id, caller.region)
         if answer is not None:
             status = 400 if "__type" in answer else 200
-            await JSONResponse(answer, status_code=status, media_type="application/x-amz-json-1.1")(scope, receive, send)
+            await JSONResponse(answer, status_code=status, media_type="application/x-amz-json-1.1")(
+                scope, receive, send
+            )
             return
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}

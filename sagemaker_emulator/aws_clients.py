@@ -33,7 +33,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 def key_below_prefix(key: str, prefix: str) -> str:
     """`key`'s path below an S3Prefix, keeping sub-folders (as Batch Transform names outputs and Processing
     places inputs); an object named by the prefix itself, or by part of a name, keeps its base name."""
-    rest = key[len(prefix):]
+    rest = key[len(prefix) :]
     if prefix and not prefix.endswith("/") and not rest.startswith("/"):
         return key.rsplit("/", 1)[-1]
     return rest.lstrip("/")

@@ -64,9 +64,16 @@ class RequestFault:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"service": self.service, "method": self.method, "path_contains": self.path_contains,
-                "count": self.count, "after": self.after, "status": self.status, "code": self.code,
-                "message": self.message}
+        return {
+            "service": self.service,
+            "method": self.method,
+            "path_contains": self.path_contains,
+            "count": self.count,
+            "after": self.after,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -100,8 +107,11 @@ def _counted(extra: dict[str, Any] | None = None, required: tuple[str, ...] = ("
         "type": "object",
         "additionalProperties": False,
         "required": list(required),
-        "properties": {"count": {"type": "integer", "minimum": 1}, "after": {"type": "integer", "minimum": 0},
-                       **(extra or {})},
+        "properties": {
+            "count": {"type": "integer", "minimum": 1},
+            "after": {"type": "integer", "minimum": 0},
+            **(extra or {}),
+        },
     }
 
 
@@ -115,15 +125,23 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
     FaultKind("crash_next_endpoint", _REASON, "the next deployment thread raises this message (an emulator bug)"),
     FaultKind("fail_next_transform_job", _REASON, "the next transform job fails with this FailureReason"),
     FaultKind(
-        "invocation_errors", _counted({"status": _ERROR_STATUS, "message": _MESSAGE}),
-        "invocations fail as ModelError with this OriginalStatusCode and OriginalMessage", record=CountedFault,
+        "invocation_errors",
+        _counted({"status": _ERROR_STATUS, "message": _MESSAGE}),
+        "invocations fail as ModelError with this OriginalStatusCode and OriginalMessage",
+        record=CountedFault,
     ),
-    FaultKind("throttle_invocations", _counted(), "invocations are answered with ThrottlingException",
-              record=CountedFault, command="throttle"),
+    FaultKind(
+        "throttle_invocations",
+        _counted(),
+        "invocations are answered with ThrottlingException",
+        record=CountedFault,
+        command="throttle",
+    ),
     FaultKind(
         "invocation_latency",
         _counted({"seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300}}, required=("seconds", "count")),
-        "invocations wait this many seconds before they are served", record=LatencyFault,
+        "invocations wait this many seconds before they are served",
+        record=LatencyFault,
     ),
     FaultKind(
         "request_errors",
@@ -138,7 +156,8 @@ FAULT_KINDS: tuple[FaultKind, ...] = (
             },
             required=("service", "count"),
         ),
-        "requests to a moto-served service matching method and path answer this error", record=RequestFault,
+        "requests to a moto-served service matching method and path answer this error",
+        record=RequestFault,
     ),
 )
 KINDS = {kind.name: kind for kind in FAULT_KINDS}

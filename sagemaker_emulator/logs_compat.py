@@ -30,8 +30,10 @@ def rewrite_filter_log_events(body: bytes, account_id: str, region: str) -> tupl
         return body, None
     prefix = params.pop("logStreamNamePrefix")
     if "logStreamNames" in params:
-        return None, {"__type": "InvalidParameterException",
-                      "message": "Cannot specify both logStreamNames and logStreamNamePrefix."}
+        return None, {
+            "__type": "InvalidParameterException",
+            "message": "Cannot specify both logStreamNames and logStreamNamePrefix.",
+        }
     group = logs_backends[account_id][region].groups.get(params.get("logGroupName", ""))
     if group is None or not isinstance(prefix, str):
         return json.dumps(params).encode(), None  # moto's own ResourceNotFound / validation answer

@@ -24,11 +24,17 @@ class AirflowApi:
     """The REST API (/api/v2) with a JWT from /auth/token, as any API client would use it."""
 
     def __init__(self, credentials: Login) -> None:
-        response = httpx.post(f"{credentials.url}/auth/token", timeout=30,
-                              json={"username": credentials.username, "password": credentials.password})
+        response = httpx.post(
+            f"{credentials.url}/auth/token",
+            timeout=30,
+            json={"username": credentials.username, "password": credentials.password},
+        )
         response.raise_for_status()
-        self.client = httpx.Client(base_url=f"{credentials.url}/api/v2", timeout=30,
-                                   headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+        self.client = httpx.Client(
+            base_url=f"{credentials.url}/api/v2",
+            timeout=30,
+            headers={"Authorization": f"Bearer {response.json()['access_token']}"},
+        )
 
     def get(self, path: str, **params: object) -> dict:
         deadline = time.monotonic() + GET_DEADLINE_SECONDS
@@ -58,8 +64,9 @@ class AirflowApi:
         """Wait until the dag-processor registered the DAG, then unpause it (DAGs start paused)."""
         deadline = time.monotonic() + timeout
         while not self.get("/dags", dag_id_pattern=DAG_ID)["dags"]:
-            assert time.monotonic() < deadline, f"the dag-processor never registered {DAG_ID}: " \
-                                                f"{self.get('/importErrors')}"
+            assert time.monotonic() < deadline, (
+                f"the dag-processor never registered {DAG_ID}: {self.get('/importErrors')}"
+            )
             time.sleep(2)
         self.patch(f"/dags/{DAG_ID}", {"is_paused": False})
 
@@ -79,10 +86,12 @@ class AirflowApi:
 
     def task_log(self, run_id: str, task_id: str, try_number: int) -> str:
         """The try's log as text: its structured entries' events, one a line (this API serves JSON only)."""
-        found = self.get(f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
-                         full_content=True)
-        return "\n".join(str(entry.get("event", "")) if isinstance(entry, dict) else str(entry)
-                         for entry in found["content"])
+        found = self.get(
+            f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}", full_content=True
+        )
+        return "\n".join(
+            str(entry.get("event", "")) if isinstance(entry, dict) else str(entry) for entry in found["content"]
+        )
 
     def wait_for_task(self, run_id: str, task_id: str, state: str, timeout: float) -> dict:
         """The task instance once it is in ``state``; a deadline, not a speed check."""
@@ -98,14 +107,17 @@ class AirflowApi:
         deadline = time.monotonic() + timeout
         while (run := self.get(f"/dags/{DAG_ID}/dagRuns/{run_id}"))["state"] not in FINISHED:
             if time.monotonic() > deadline:
-                raise AssertionError(f"run {run_id} still {run['state']} after {timeout:.0f} s; "
-                                     f"tasks: {self._states(run_id)}")
+                raise AssertionError(
+                    f"run {run_id} still {run['state']} after {timeout:.0f} s; tasks: {self._states(run_id)}"
+                )
             time.sleep(3)
         if expect is not None and run["state"] != expect:
             failed = {task: ti for task, ti in self.task_instances(run_id).items() if ti["state"] != "success"}
-            logs = "\n".join(f"--- {task} (try {ti['try_number']}):\n"
-                             f"{self.task_log(run_id, task, max(ti['try_number'], 1))[-3000:]}"
-                             for task, ti in failed.items() if ti["state"] == "failed")
+            logs = "\n".join(
+                f"--- {task} (try {ti['try_number']}):\n{self.task_log(run_id, task, max(ti['try_number'], 1))[-3000:]}"
+                for task, ti in failed.items()
+                if ti["state"] == "failed"
+            )
             raise AssertionError(f"run {run_id} ended {run['state']}; tasks: {self._states(run_id)}\n{logs}")
         return run
 

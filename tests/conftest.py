@@ -15,7 +15,6 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
-
 def pytest_collection_modifyitems(config, items) -> None:
     """`compose` tests (a Docker engine, minutes of image builds) run only when `-m` names them:
     `make test-compose`. Any other selection, `make test`'s included, leaves them out."""

@@ -53,8 +53,13 @@ def migrate(home: Path, template: Path | None = None) -> None:
     if template is not None and (template / "airflow.db").exists():
         shutil.copy(template / "airflow.db", home / "airflow.db")
         return
-    subprocess.run([AIRFLOW, "db", "migrate"], env=airflow_env(home, None), check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(
+        [AIRFLOW, "db", "migrate"],
+        env=airflow_env(home, None),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @dataclass
@@ -69,21 +74,24 @@ class DagTestResult:
         return sorted(t for t, s in self.task_states.items() if s == "failed")
 
 
-def run_states(home: Path, dag_id: str = DAG_ID, run_id: str | None = None
-               ) -> tuple[str | None, dict[str, str | None]]:
+def run_states(home: Path, dag_id: str = DAG_ID, run_id: str | None = None) -> tuple[str | None, dict[str, str | None]]:
     """A run's state (the latest run's unless ``run_id`` names one) and its task states, from the metadata DB."""
     with sqlite3.connect(home / "airflow.db") as db:
-        row = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id=? AND run_id=coalesce(?, run_id) "
-                         "ORDER BY id DESC LIMIT 1", (dag_id, run_id)).fetchone()
+        row = db.execute(
+            "SELECT run_id, state FROM dag_run WHERE dag_id=? AND run_id=coalesce(?, run_id) ORDER BY id DESC LIMIT 1",
+            (dag_id, run_id),
+        ).fetchone()
         if row is None:
             return None, {}
-        tasks = db.execute("SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?",
-                           (dag_id, row[0])).fetchall()
+        tasks = db.execute(
+            "SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?", (dag_id, row[0])
+        ).fetchall()
     return row[1], dict(tasks)
 
 
-def dags_test(home: Path, env: dict[str, str], conf: dict | None = None, dag_id: str = DAG_ID,
-              timeout: float = 600) -> DagTestResult:
+def dags_test(
+    home: Path, env: dict[str, str], conf: dict | None = None, dag_id: str = DAG_ID, timeout: float = 600
+) -> DagTestResult:
     """`airflow dags test` in this home; the output is also written to home/dags-test.log."""
     command = [AIRFLOW, "dags", "test", dag_id]
     if conf:

@@ -43,29 +43,39 @@ def run_record(home: Path) -> RunRecord:
     with sqlite3.connect(home / "airflow.db") as db:
         rows = db.execute(
             "SELECT task_id, (julianday(end_date) - julianday(start_date)) * 86400 FROM task_instance "
-            "WHERE dag_id=? ORDER BY start_date IS NULL, start_date, task_id", (DAG_ID,)).fetchall()
-        plan_row = db.execute("SELECT value FROM xcom WHERE dag_id=? AND task_id='plan' AND key='return_value'",
-                              (DAG_ID,)).fetchone()
+            "WHERE dag_id=? ORDER BY start_date IS NULL, start_date, task_id",
+            (DAG_ID,),
+        ).fetchall()
+        plan_row = db.execute(
+            "SELECT value FROM xcom WHERE dag_id=? AND task_id='plan' AND key='return_value'", (DAG_ID,)
+        ).fetchone()
     plan = None
     if plan_row is not None:
         value = json.loads(plan_row[0])
         plan = json.loads(value) if isinstance(value, str) else value
-    return RunRecord([task for task, _ in rows],
-                     {task: round(seconds, 1) for task, seconds in rows if seconds is not None}, plan)
+    return RunRecord(
+        [task for task, _ in rows], {task: round(seconds, 1) for task, seconds in rows if seconds is not None}, plan
+    )
 
 
 def _client(service: str, endpoint_url: str):  # noqa: ANN202 - a boto3 client
     import boto3
 
-    return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def leftovers(endpoint_url: str, base_name: str) -> dict[str, list[str]]:
     from bankml.teardown import run_resources
 
-    return {kind: names for kind, names in run_resources(_client("sagemaker", endpoint_url), base_name).items()
-            if names}
+    return {
+        kind: names for kind, names in run_resources(_client("sagemaker", endpoint_url), base_name).items() if names
+    }
 
 
 def copy_outputs(endpoint_url: str, plan: dict, out_dir: Path) -> list[Path]:
@@ -97,12 +107,16 @@ def print_evaluation(out_dir: Path) -> None:
     from bankml.evaluation.report import confusion_report
 
     document = json.loads((out_dir / "metrics.json").read_text())
-    print(f"\nEvaluation of {document['endpoint']} ({document['feature_set']} features, "
-          f"xgboost {document['xgboost_version']}):\n")
+    print(
+        f"\nEvaluation of {document['endpoint']} ({document['feature_set']} features, "
+        f"xgboost {document['xgboost_version']}):\n"
+    )
     print(confusion_report(document["metrics"]))
     if "cost" in document:
-        print(f"\nEndpoint lifetime {document['cost']['endpoint_lifetime_seconds']:.1f} s, "
-              f"evaluation {document['evaluation_seconds']:.1f} s")
+        print(
+            f"\nEndpoint lifetime {document['cost']['endpoint_lifetime_seconds']:.1f} s, "
+            f"evaluation {document['evaluation_seconds']:.1f} s"
+        )
 
 
 def explain_failure(result: DagTestResult, record: RunRecord) -> str:
@@ -116,7 +130,7 @@ def explain_failure(result: DagTestResult, record: RunRecord) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--conf", default="{}", help="run conf (JSON), e.g. '{\"feature_set\": \"tutorial\"}'")
+    parser.add_argument("--conf", default="{}", help='run conf (JSON), e.g. \'{"feature_set": "tutorial"}\'')
     parser.add_argument("--port", type=int, default=4566, help="emulator port; 0 picks a free one")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
@@ -149,15 +163,17 @@ def main(argv: list[str] | None = None) -> int:
                 emulator.wait_until_ready()
                 print(f"Started the SageMaker emulator at {endpoint_url}")
             env = airflow_env(home, endpoint_url, BANKML_TASK_RETRIES="0", BANKML_BUCKET=BUCKET)
-            print(f"Running {DAG_ID} with conf {json.dumps(conf)} (airflow dags test, AIRFLOW_HOME={home})",
-                  flush=True)
+            print(f"Running {DAG_ID} with conf {json.dumps(conf)} (airflow dags test, AIRFLOW_HOME={home})", flush=True)
             result = dags_test(home, env, conf)
             shutil.copy(home / "dags-test.log", logs / "dags-test.log")
             record = run_record(home)
             if record.plan is None:
                 reason = param_error(result.output) or explain_failure(result, record)
-                print(f"\nThe run did not start: {reason}\nNothing was created (the run failed before its "
-                      f"plan).\nFull log: {shown(logs / 'dags-test.log')}", file=sys.stderr)
+                print(
+                    f"\nThe run did not start: {reason}\nNothing was created (the run failed before its "
+                    f"plan).\nFull log: {shown(logs / 'dags-test.log')}",
+                    file=sys.stderr,
+                )
                 return 1
             copied = copy_outputs(endpoint_url, record.plan, out_dir)
             left = leftovers(endpoint_url, f"bankml-{record.plan['run_key']}")

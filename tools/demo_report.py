@@ -12,8 +12,10 @@ import re
 
 # A structlog line as `dags test` prints it: "2026-12-01T10:42:49.370935Z [error    ] ..."
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z? \[\s*(\w+)\s*\] ")
-CHAIN = re.compile(r"\n\s*\n(?:The above exception was the direct cause of the following exception|"
-                   r"During handling of the above exception, another exception occurred):\s*\n")
+CHAIN = re.compile(
+    r"\n\s*\n(?:The above exception was the direct cause of the following exception|"
+    r"During handling of the above exception, another exception occurred):\s*\n"
+)
 PARAM_ERROR = re.compile(r"ParamValidationError: (?P<message>.*)$", re.MULTILINE)
 STATE_WORDS = {"upstream_failed": "upstream failed", "skipped": "skipped", "removed": "removed", None: "did not run"}
 MAX_MESSAGE = 2000
@@ -52,7 +54,7 @@ def exception_message(section: str) -> str | None:
     first = next((i for i, line in enumerate(body) if i > 0 and not line.startswith(" ")), None)
     if first is None:
         return "\n".join(body).strip() or None
-    message = "\n".join(block[block.index(body[first]):]).strip()
+    message = "\n".join(block[block.index(body[first]) :]).strip()
     return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + " [...]"
 
 
@@ -74,7 +76,7 @@ def warnings_of(output: str, logger_prefix: str = "bankml.") -> list[str]:
     for line in output.splitlines():
         found = LOG_LINE.match(line)
         if found and found.group(2) == "warning" and f"[{logger_prefix}" in line:
-            message = line[found.end():].rsplit(f" [{logger_prefix}", 1)[0].strip()
+            message = line[found.end() :].rsplit(f" [{logger_prefix}", 1)[0].strip()
             if message not in seen:
                 seen.append(message)
     return seen

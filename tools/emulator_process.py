@@ -50,8 +50,9 @@ class EmulatorProcess:
     _log: object = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, log_path: Path, port: int | None = None, timeout: float = 60.0,
-              detached: bool = False) -> EmulatorProcess:
+    def start(
+        cls, log_path: Path, port: int | None = None, timeout: float = 60.0, detached: bool = False
+    ) -> EmulatorProcess:
         """`detached` puts it in its own session, so it outlives the caller (`make up`)."""
         return cls.launch(log_path, port, detached).wait_until_ready(timeout)
 
@@ -62,10 +63,25 @@ class EmulatorProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")  # owner-only
         process = subprocess.Popen(
-            [sys.executable, "-m", "sagemaker_emulator", "--host", "127.0.0.1", "--port", str(port),
-             "--create-bucket", BUCKET, "--create-role", ROLE],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdin=subprocess.DEVNULL, start_new_session=detached,
+            [
+                sys.executable,
+                "-m",
+                "sagemaker_emulator",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--create-bucket",
+                BUCKET,
+                "--create-role",
+                ROLE,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL,
+            start_new_session=detached,
         )
         return cls(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, _log=log)
 
@@ -77,16 +93,18 @@ class EmulatorProcess:
         while "listening on" not in self.log_path.read_text(errors="replace") or not is_healthy(self.url):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the emulator did not start; see {self.log_path}:\n"
-                                   f"{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"the emulator did not start; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.1)
         return self
 
     def control(self, method: str, path: str, body: dict | None = None) -> dict:
         """Call the emulator's /_emulator control API (faults, delays, reset)."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             raw = response.read()
         return json.loads(raw) if raw else {}

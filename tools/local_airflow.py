@@ -161,8 +161,16 @@ def make_private_home(stack: Stack) -> None:
 def _spawn(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> int:
     """Detached (own session and process group), output to its log file, files it creates owner-only."""
     with private_file(stack.log_file(name)) as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK)
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            umask=PRIVATE_UMASK,
+        )
     return process.pid
 
 
@@ -195,16 +203,15 @@ def _wait_healthy(stack: Stack, state: dict, timeout: float) -> None:
     while time.monotonic() < deadline:
         for name, record in state["processes"].items():
             if _alive(record) is None:
-                raise StackError(f"{name} exited while starting; {stack.log_file(name)} ends with:\n"
-                                 f"{_tail(stack.log_file(name))}")
+                raise StackError(
+                    f"{name} exited while starting; {stack.log_file(name)} ends with:\n{_tail(stack.log_file(name))}"
+                )
         status = health(stack.url)
-        if status is not None and all(value == "healthy" for value in status.values()) \
-                and stack.password_file.exists():
+        if status is not None and all(value == "healthy" for value in status.values()) and stack.password_file.exists():
             return
         time.sleep(1.0)
     logs = "\n".join(f"--- {stack.log_file(name)}\n{_tail(stack.log_file(name), 800)}" for name in COMPONENTS)
-    raise StackError(f"Airflow was not healthy at {stack.url} within {timeout:.0f} s "
-                     f"(last health: {status}).\n{logs}")
+    raise StackError(f"Airflow was not healthy at {stack.url} within {timeout:.0f} s (last health: {status}).\n{logs}")
 
 
 def up(stack: Stack, timeout: float = 240.0, **env_overrides: str) -> tuple[Login, bool]:
@@ -216,8 +223,10 @@ def up(stack: Stack, timeout: float = 240.0, **env_overrides: str) -> tuple[Logi
         # A half-dead stack (a crash, a reboot): clear it rather than run two of anything.
         down(stack)
     if not port_is_free(stack.port):
-        raise StackError(f"port {stack.port} on 127.0.0.1 is in use by another program; "
-                         f"pick another with --port or BANKML_LOCAL_PORT")
+        raise StackError(
+            f"port {stack.port} on 127.0.0.1 is in use by another program; "
+            f"pick another with --port or BANKML_LOCAL_PORT"
+        )
 
     make_private_home(stack)
     for name in (*COMPONENTS, "migrate", "emulator"):
@@ -234,11 +243,19 @@ def up(stack: Stack, timeout: float = 240.0, **env_overrides: str) -> tuple[Logi
     try:
         env = stack_env(stack, stack.emulator_url, **env_overrides)
         with private_file(stack.log_file("migrate")) as log:
-            migrated = subprocess.run([AIRFLOW, "db", "migrate"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                      stdout=log, stderr=subprocess.STDOUT, umask=PRIVATE_UMASK)
+            migrated = subprocess.run(
+                [AIRFLOW, "db", "migrate"],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                umask=PRIVATE_UMASK,
+            )
         if migrated.returncode != 0:
-            raise StackError(f"`airflow db migrate` failed; {stack.log_file('migrate')}:\n"
-                             f"{_tail(stack.log_file('migrate'))}")
+            raise StackError(
+                f"`airflow db migrate` failed; {stack.log_file('migrate')}:\n{_tail(stack.log_file('migrate'))}"
+            )
         for name in COMPONENTS:
             state["processes"][name] = _record(_spawn(stack, name, [AIRFLOW, *COMMANDS.get(name, [name])], env))
             _write_state(stack, state)
@@ -280,8 +297,9 @@ def _stop_tree(processes: list[psutil.Process], timeout: float) -> None:
 def down(stack: Stack, timeout: float = 20.0) -> list[str]:
     """Stop what `up` recorded (never a reused emulator); returns the names that were still running."""
     state = read_state(stack)
-    alive = {name: process for name, record in state.get("processes", {}).items()
-             if (process := _alive(record)) is not None}
+    alive = {
+        name: process for name, record in state.get("processes", {}).items() if (process := _alive(record)) is not None
+    }
     _stop_tree(list(alive.values()), timeout)
     stack.state_file.unlink(missing_ok=True)
     return sorted(alive)
@@ -296,16 +314,28 @@ def _stack_from(args: argparse.Namespace) -> Stack:
 
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
-    parser = argparse.ArgumentParser(prog="python -m tools.local_airflow", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.local_airflow", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=("up", "down", "status"))
-    parser.add_argument("--home", type=Path, default=Path(env.get("BANKML_LOCAL_HOME", Stack.home)),
-                        help="AIRFLOW_HOME of the stack (default .airflow/; env BANKML_LOCAL_HOME)")
-    parser.add_argument("--port", type=int, default=int(env.get("BANKML_LOCAL_PORT", Stack.port)),
-                        help="API server / UI port on 127.0.0.1 (default 8080; env BANKML_LOCAL_PORT)")
-    parser.add_argument("--emulator-port", type=int,
-                        default=int(env.get("BANKML_LOCAL_EMULATOR_PORT", Stack.emulator_port)),
-                        help="SageMaker emulator port (default 4566; env BANKML_LOCAL_EMULATOR_PORT)")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=Path(env.get("BANKML_LOCAL_HOME", Stack.home)),
+        help="AIRFLOW_HOME of the stack (default .airflow/; env BANKML_LOCAL_HOME)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env.get("BANKML_LOCAL_PORT", Stack.port)),
+        help="API server / UI port on 127.0.0.1 (default 8080; env BANKML_LOCAL_PORT)",
+    )
+    parser.add_argument(
+        "--emulator-port",
+        type=int,
+        default=int(env.get("BANKML_LOCAL_EMULATOR_PORT", Stack.emulator_port)),
+        help="SageMaker emulator port (default 4566; env BANKML_LOCAL_EMULATOR_PORT)",
+    )
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for a healthy Airflow")
     args = parser.parse_args(argv)
 
@@ -334,8 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     state = read_state(stack)
     print("Started." if started else "Already running; nothing started.")
-    print(f"\n  Airflow UI:  {credentials.url}\n  Login:       user {credentials.username}, "
-          f"password {credentials.password}\n  (stored in {stack.password_file})")
+    print(
+        f"\n  Airflow UI:  {credentials.url}\n  Login:       user {credentials.username}, "
+        f"password {credentials.password}\n  (stored in {stack.password_file})"
+    )
     print(f"  Emulator:    {state['emulator_url']} ({state.get('emulator', 'started')})")
     print(f"  Logs:        {stack.run_dir}/*.log, task logs in {stack.home / 'logs'}")
     print("  DAG bank_marketing_xgboost starts paused: unpause or trigger it in the UI. Stop with `make down`.")

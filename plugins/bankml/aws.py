@@ -34,7 +34,9 @@ def sagemaker_runtime(settings: Settings) -> Any:
     endpoint's 60 s invocation limit, so a slow reply is seen as SageMaker's own error."""
     from botocore.config import Config
 
-    return client(settings, "sagemaker-runtime", Config(retries={"mode": "standard", "max_attempts": 8}, read_timeout=70))
+    return client(
+        settings, "sagemaker-runtime", Config(retries={"mode": "standard", "max_attempts": 8}, read_timeout=70)
+    )
 
 
 def region(settings: Settings) -> str:
@@ -42,9 +44,7 @@ def region(settings: Settings) -> str:
 
     name = AwsBaseHook(aws_conn_id=settings.aws_conn_id, client_type="sts").conn_region_name
     if not name:
-        raise ValueError(
-            f"connection {settings.aws_conn_id!r} sets no region: add region_name to its extra"
-        )
+        raise ValueError(f"connection {settings.aws_conn_id!r} sets no region: add region_name to its extra")
     return name
 
 

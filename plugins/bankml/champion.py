@@ -48,15 +48,24 @@ def decide(roc_auc: float, *, min_auc: float, tolerance: float, champion: Versio
     if not 0.0 <= tolerance <= 1.0:
         raise ValueError(f"tolerance must be in [0, 1], got {tolerance}")
     if roc_auc < min_auc:
-        return Decision(REJECTED, f"ROC AUC {roc_auc:.4f} is below the quality gate min_auc {min_auc:g}",
-                        champion, _same_rows(champion, test_sha256))
+        return Decision(
+            REJECTED,
+            f"ROC AUC {roc_auc:.4f} is below the quality gate min_auc {min_auc:g}",
+            champion,
+            _same_rows(champion, test_sha256),
+        )
     if champion is None:
-        return Decision(APPROVED, f"first version to pass the quality gate: ROC AUC {roc_auc:.4f} "
-                                  f"at least min_auc {min_auc:g}", None, None)
+        return Decision(
+            APPROVED,
+            f"first version to pass the quality gate: ROC AUC {roc_auc:.4f} at least min_auc {min_auc:g}",
+            None,
+            None,
+        )
     same = _same_rows(champion, test_sha256)
     floor = champion.roc_auc - tolerance  # type: ignore[operator]  # champion() only returns scored versions
-    comparison = (f"the champion v{champion.version} ROC AUC {champion.roc_auc:.4f} minus tolerance {tolerance:g}"
-                  + ("" if same else " - measured on other test rows: the data changed"))
+    comparison = f"the champion v{champion.version} ROC AUC {champion.roc_auc:.4f} minus tolerance {tolerance:g}" + (
+        "" if same else " - measured on other test rows: the data changed"
+    )
     if roc_auc >= floor:
         return Decision(APPROVED, f"ROC AUC {roc_auc:.4f} is at least {comparison}", champion, same)
     return Decision(REJECTED, f"ROC AUC {roc_auc:.4f} is below {comparison}", champion, same)

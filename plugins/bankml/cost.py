@@ -188,9 +188,17 @@ def save_cost(s3: Any, run: RunPlan, cost: CostEstimate) -> None:
                 cost.endpoint_lifetime_seconds,
                 document.get("evaluation_seconds", 0.0),
             )
-        s3.put_object(Bucket=run.bucket, Key=metrics_key, Body=json.dumps(document, indent=2).encode(),
-                      ContentType="application/json")
+        s3.put_object(
+            Bucket=run.bucket,
+            Key=metrics_key,
+            Body=json.dumps(document, indent=2).encode(),
+            ContentType="application/json",
+        )
     except ClientError as err:
         log.info("No metrics.json to add the cost to (%s): evaluation did not finish", err.response["Error"]["Code"])
-    s3.put_object(Bucket=run.bucket, Key=run.key("evaluation", "cost.json"),
-                  Body=json.dumps(cost_doc, indent=2).encode(), ContentType="application/json")
+    s3.put_object(
+        Bucket=run.bucket,
+        Key=run.key("evaluation", "cost.json"),
+        Body=json.dumps(cost_doc, indent=2).encode(),
+        ContentType="application/json",
+    )

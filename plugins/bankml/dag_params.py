@@ -42,7 +42,7 @@ def dag_params() -> dict[str, Param]:
             type="object",
             title="XGBoost hyperparameter overrides",
             description=(
-                "Only the keys to change, e.g. {\"num_round\": \"50\"}; a key set to null removes a "
+                'Only the keys to change, e.g. {"num_round": "50"}; a key set to null removes a '
                 f"default. Defaults of 'economic' (early stopping on its validation channel's logloss; "
                 f"num_round is a ceiling): {json.dumps(ECONOMIC_HYPERPARAMETERS)}. Defaults of 'tutorial' "
                 f"(the tutorial's, without 'silent', which containers 1.2-1 and later refuse): "
@@ -63,8 +63,12 @@ def dag_params() -> dict[str, Param]:
             "ml.m5.large", type="string", pattern=INSTANCE_TYPE, title="Endpoint instance type"
         ),
         "max_training_seconds": Param(
-            3600, type="integer", minimum=60, maximum=86400,
-            title="Training time limit (seconds)", description="StoppingCondition.MaxRuntimeInSeconds",
+            3600,
+            type="integer",
+            minimum=60,
+            maximum=86400,
+            title="Training time limit (seconds)",
+            description="StoppingCondition.MaxRuntimeInSeconds",
         ),
         "min_auc": Param(
             0.75,
@@ -97,8 +101,9 @@ def dag_params() -> dict[str, Param]:
                 "group) minus this; Rejected otherwise, with the reason in its metadata."
             ),
         ),
-        "evaluation_workers": Param(4, type="integer", minimum=1, maximum=32,
-                                    title="Concurrent InvokeEndpoint calls during evaluation"),
+        "evaluation_workers": Param(
+            4, type="integer", minimum=1, maximum=32, title="Concurrent InvokeEndpoint calls during evaluation"
+        ),
         "data_url": Param(
             DEFAULT_URL,
             type="string",

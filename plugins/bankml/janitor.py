@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -111,7 +111,7 @@ def sweep_task(settings: Settings, params: dict[str, Any], ti: Any) -> dict[str,
 
     sm = aws.sagemaker(settings)
     leftovers = find_leftovers(
-        sm, run_state=run_state, now=datetime.now(timezone.utc), ttl=timedelta(minutes=params["ttl_minutes"])
+        sm, run_state=run_state, now=datetime.now(UTC), ttl=timedelta(minutes=params["ttl_minutes"])
     )
     deleted = sweep(sm, leftovers, settings.endpoint_wait())
     kept = [x.base_name for x in leftovers if x.reason is None]

@@ -40,11 +40,15 @@ def of_run(sm: Any, operation: str, base: str) -> Iterator[dict[str, Any]]:
 
 def run_training_jobs(sm: Any, base: str) -> list[dict[str, Any]]:
     """The run's training jobs described: only DescribeTrainingJob has the instances and billable time."""
-    return [sm.describe_training_job(TrainingJobName=job["TrainingJobName"])
-            for job in of_run(sm, "list_training_jobs", base)]
+    return [
+        sm.describe_training_job(TrainingJobName=job["TrainingJobName"])
+        for job in of_run(sm, "list_training_jobs", base)
+    ]
 
 
 def run_transform_jobs(sm: Any, base: str) -> list[dict[str, Any]]:
     """The run's transform jobs described: only DescribeTransformJob has the instances and times."""
-    return [sm.describe_transform_job(TransformJobName=job["TransformJobName"])
-            for job in of_run(sm, "list_transform_jobs", base)]
+    return [
+        sm.describe_transform_job(TransformJobName=job["TransformJobName"])
+        for job in of_run(sm, "list_transform_jobs", base)
+    ]

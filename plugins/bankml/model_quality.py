@@ -39,7 +39,9 @@ class Row:
 
     @property
     def gain_at_20(self) -> float | None:
-        return next((g["share_of_subscribers"] for g in self.metrics.get("gain", []) if g["fraction_called"] == 0.2), None)
+        return next(
+            (g["share_of_subscribers"] for g in self.metrics.get("gain", []) if g["fraction_called"] == 0.2), None
+        )
 
     def image_uri(self, name: str) -> str | None:
         """An image saved next to metrics.json; only the known names, so no other object is reachable."""
@@ -88,7 +90,8 @@ def group_rows(sm: Any, s3: Any, feature_set: str) -> list[Row]:
     from botocore.exceptions import ClientError
 
     pages = sm.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName=group_name(feature_set), PaginationConfig={"PageSize": 100})
+        ModelPackageGroupName=group_name(feature_set), PaginationConfig={"PageSize": 100}
+    )
     try:
         summaries = [summary for page in pages for summary in page["ModelPackageSummaryList"]]
     except ClientError as err:
@@ -126,19 +129,25 @@ def render_page(rows: list[Row], dag_id: str, base: str) -> str:
     """The page: a table of versions with links to their DAG runs and images, and a trend chart per
     feature set. `base` is the app's URL prefix (its own routes serve images and charts)."""
     feature_sets = sorted({r.feature_set for r in rows})
-    body = ["<h1>Model quality</h1>",
-            "<p>One row per registered model version (newest first). The champion ★ is the latest "
-            "Approved version of its feature set; a new version is Approved when it passes min_auc and "
-            "comes within champion_tolerance of the champion's test ROC AUC.</p>"]
+    body = [
+        "<h1>Model quality</h1>",
+        "<p>One row per registered model version (newest first). The champion ★ is the latest "
+        "Approved version of its feature set; a new version is Approved when it passes min_auc and "
+        "comes within champion_tolerance of the champion's test ROC AUC.</p>",
+    ]
     if not rows:
         body.append("<p>No model versions registered yet: trigger the DAG.</p>")
     for feature_set in feature_sets:
-        body.append(f'<h2>Feature set {html.escape(feature_set)}</h2>'
-                    f'<img class="trend" alt="ROC AUC trend, {html.escape(feature_set)}" '
-                    f'src="{base}/trend/{quote(feature_set)}.png">')
-    body.append('<table><thead><tr><th>Version</th><th>Date</th><th>DAG run</th><th>Feature set</th>'
-                '<th>ROC AUC</th><th>PR AUC</th><th>Accuracy</th><th>Gain at 20 %</th><th>Cost</th>'
-                '<th>Status</th><th>Images</th></tr></thead><tbody>')
+        body.append(
+            f"<h2>Feature set {html.escape(feature_set)}</h2>"
+            f'<img class="trend" alt="ROC AUC trend, {html.escape(feature_set)}" '
+            f'src="{base}/trend/{quote(feature_set)}.png">'
+        )
+    body.append(
+        "<table><thead><tr><th>Version</th><th>Date</th><th>DAG run</th><th>Feature set</th>"
+        "<th>ROC AUC</th><th>PR AUC</th><th>Accuracy</th><th>Gain at 20 %</th><th>Cost</th>"
+        "<th>Status</th><th>Images</th></tr></thead><tbody>"
+    )
     for row in rows:
         run = html.escape(row.run_id)
         images = " ".join(
@@ -149,28 +158,33 @@ def render_page(rows: list[Row], dag_id: str, base: str) -> str:
         )
         body.append(
             f'<tr class="{"champion" if row.champion else ""}" data-version="{row.version}">'
-            f'<td>v{row.version}{" ★ champion" if row.champion else ""}</td>'
-            f'<td>{row.created:%Y-%m-%d %H:%M} UTC</td>'
+            f"<td>v{row.version}{' ★ champion' if row.champion else ''}</td>"
+            f"<td>{row.created:%Y-%m-%d %H:%M} UTC</td>"
             f'<td><a href="/dags/{quote(dag_id)}/runs/{quote(row.run_id, safe="")}">{run}</a></td>'
-            f'<td>{html.escape(row.feature_set)}</td>'
-            f'<td>{_number(row.metrics.get("roc_auc"), "{:.4f}")}</td>'
-            f'<td>{_number(row.metrics.get("pr_auc"), "{:.4f}")}</td>'
-            f'<td>{_number(row.metrics.get("accuracy"), "{:.1%}")}</td>'
-            f'<td>{_number(row.gain_at_20, "{:.1%}")}</td>'
-            f'<td>{_number(row.cost_usd, "${:.4f}")}</td>'
+            f"<td>{html.escape(row.feature_set)}</td>"
+            f"<td>{_number(row.metrics.get('roc_auc'), '{:.4f}')}</td>"
+            f"<td>{_number(row.metrics.get('pr_auc'), '{:.4f}')}</td>"
+            f"<td>{_number(row.metrics.get('accuracy'), '{:.1%}')}</td>"
+            f"<td>{_number(row.gain_at_20, '{:.1%}')}</td>"
+            f"<td>{_number(row.cost_usd, '${:.4f}')}</td>"
             f'<td class="status">{html.escape(row.status)}</td><td>{images}</td></tr>'
         )
     body.append("</tbody></table>")
-    style = ("body{font-family:sans-serif;margin:1.5em} table{border-collapse:collapse} "
-             "td,th{border:1px solid #ccc;padding:4px 8px} tr.champion{background:#eef8ee} "
-             "img.thumb{height:60px} img.trend{max-width:640px;display:block}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Model quality</title>"
-            f"<style>{style}</style></head><body>{''.join(body)}</body></html>")
+    style = (
+        "body{font-family:sans-serif;margin:1.5em} table{border-collapse:collapse} "
+        "td,th{border:1px solid #ccc;padding:4px 8px} tr.champion{background:#eef8ee} "
+        "img.thumb{height:60px} img.trend{max-width:640px;display:block}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Model quality</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
+    )
 
 
 def trend_png(rows: list[Row]) -> bytes:
     """Test ROC AUC per version, Approved ones marked, as PNG."""
     from bankml.evaluation.plots import roc_auc_trend_png
 
-    return roc_auc_trend_png([(r.version, r.metrics["roc_auc"], r.status == APPROVED)
-                              for r in rows if "roc_auc" in r.metrics])
+    return roc_auc_trend_png(
+        [(r.version, r.metrics["roc_auc"], r.status == APPROVED) for r in rows if "roc_auc" in r.metrics]
+    )

@@ -25,7 +25,11 @@ async def authenticated(request: Request, bearer: HTTPAuthorizationCredentials |
     from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
     from airflow.api_fastapi.core_api.security import resolve_user_from_token
 
-    token = bearer.credentials if bearer and bearer.scheme.lower() == "bearer" else request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+    token = (
+        bearer.credentials
+        if bearer and bearer.scheme.lower() == "bearer"
+        else request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+    )
     return await resolve_user_from_token(token)
 
 

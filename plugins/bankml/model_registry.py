@@ -71,14 +71,19 @@ def ensure_group(sm: Any, group: str) -> None:
 def described_versions(sm: Any, group: str) -> list[dict[str, Any]]:
     """DescribeModelPackage of every version of the group, oldest first."""
     pages = sm.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group, SortOrder="Ascending")
-    return [sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-            for page in pages for summary in page["ModelPackageSummaryList"]]
+    return [
+        sm.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+        for page in pages
+        for summary in page["ModelPackageSummaryList"]
+    ]
 
 
 def registered_versions(sm: Any, group: str) -> list[tuple[Version, dict[str, str]]]:
     """Every version of the group with its metadata, oldest first."""
-    return [(version_of(d, d.get("CustomerMetadataProperties", {})), d.get("CustomerMetadataProperties", {}))
-            for d in described_versions(sm, group)]
+    return [
+        (version_of(d, d.get("CustomerMetadataProperties", {})), d.get("CustomerMetadataProperties", {}))
+        for d in described_versions(sm, group)
+    ]
 
 
 def version_of(described: dict[str, Any], metadata: dict[str, str]) -> Version:
@@ -103,8 +108,13 @@ def register_run(sm: Any, group: str, candidate: Candidate, *, min_auc: float, t
     for version, metadata in versions:
         if version.run_key == candidate.run_key:
             return _registration(version, metadata, registered_before=True)
-    decision = decide(candidate.roc_auc, min_auc=min_auc, tolerance=tolerance,
-                      champion=champion([v for v, _ in versions]), test_sha256=candidate.test_sha256)
+    decision = decide(
+        candidate.roc_auc,
+        min_auc=min_auc,
+        tolerance=tolerance,
+        champion=champion([v for v, _ in versions]),
+        test_sha256=candidate.test_sha256,
+    )
     metadata = _metadata(candidate, decision)
     arn = sm.create_model_package(
         ModelPackageGroupName=group,
@@ -115,7 +125,9 @@ def register_run(sm: Any, group: str, candidate: Candidate, *, min_auc: float, t
             "SupportedResponseMIMETypes": ["text/csv"],
         },
         ModelApprovalStatus=decision.status,
-        ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": candidate.metrics_uri}}},
+        ModelMetrics={
+            "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": candidate.metrics_uri}}
+        },
         CustomerMetadataProperties=metadata,
     )["ModelPackageArn"]
     described = sm.describe_model_package(ModelPackageName=arn)
@@ -159,8 +171,14 @@ def _registration(version: Version, metadata: dict[str, str], *, registered_befo
 
 
 def register_evaluation(
-    sm: Any, run: RunPlan, training_job: dict[str, Any], params: dict[str, Any], *, roc_auc: float,
-    test_sha256: str, metrics_uri: str,
+    sm: Any,
+    run: RunPlan,
+    training_job: dict[str, Any],
+    params: dict[str, Any],
+    *,
+    roc_auc: float,
+    test_sha256: str,
+    metrics_uri: str,
 ) -> dict[str, Any]:
     """Register the run's evaluated model in its feature set's group and log the decision for the task log."""
     group = group_name(params["feature_set"])
@@ -177,10 +195,16 @@ def register_evaluation(
     registration = register_run(sm, group, candidate, min_auc=params["min_auc"], tolerance=params["champion_tolerance"])
     log.log(
         logging.INFO if registration.status == "Approved" else logging.WARNING,
-        "Model registry: %s version %d %s%s: %s", group, registration.version, registration.status,
-        " (registered by an earlier try)" if registration.registered_before else "", registration.reason,
+        "Model registry: %s version %d %s%s: %s",
+        group,
+        registration.version,
+        registration.status,
+        " (registered by an earlier try)" if registration.registered_before else "",
+        registration.reason,
     )
     if registration.same_test_rows is False:
-        log.warning("The champion v%d was measured on other test rows (the data changed): "
-                    "the comparison is not like for like", registration.champion_version)
+        log.warning(
+            "The champion v%d was measured on other test rows (the data changed): the comparison is not like for like",
+            registration.champion_version,
+        )
     return {"model_package_group": group, **registration.to_dict()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator
@@ -74,7 +74,7 @@ class RunEndpointOperator(SageMakerEndpointOperator):
             role_arn=self.role_arn,
             instance_type=self.instance_type,
             instance_count=self.instance_count,
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         self._remove_unusable_endpoint(plan.endpoint_name)
         try:

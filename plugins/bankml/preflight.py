@@ -89,9 +89,7 @@ def check_credentials(sts: Any) -> str:
                 f"the AWS session credentials have expired ({code}); refresh them "
                 "(e.g. `aws sso login` or new temporary keys) and retry"
             ) from exc
-        raise PreflightProblem(
-            f"sts:GetCallerIdentity failed ({code}): {_error_message(exc)}"
-        ) from exc
+        raise PreflightProblem(f"sts:GetCallerIdentity failed ({code}): {_error_message(exc)}") from exc
     return str(identity["Account"])
 
 
@@ -117,9 +115,9 @@ def check_bucket(s3: Any, bucket: str, region: str) -> str:
                 "region it runs in: use a bucket there or change the connection's region_name"
             ) from exc
         raise PreflightProblem(f"s3:HeadBucket on {bucket} failed ({code}): {_error_message(exc)}") from exc
-    bucket_region = response.get("BucketRegion") or response.get("ResponseMetadata", {}).get(
-        "HTTPHeaders", {}
-    ).get("x-amz-bucket-region")
+    bucket_region = response.get("BucketRegion") or response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get(
+        "x-amz-bucket-region"
+    )
     if bucket_region and bucket_region != region:
         raise PreflightProblem(
             f"bucket {bucket} is in region {bucket_region} but the pipeline runs in {region}; "
@@ -178,8 +176,7 @@ def check_role(iam: Any, role: RoleArn, caller_account: str) -> str:
             ) from exc
         if code in _DENIED_CODES:
             raise PreflightProblem(
-                f"cannot read role {role.name} ({code}): grant iam:GetRole on it "
-                "(deploy/iam/airflow-policy.json)"
+                f"cannot read role {role.name} ({code}): grant iam:GetRole on it (deploy/iam/airflow-policy.json)"
             ) from exc
         raise PreflightProblem(f"iam:GetRole on {role.name} failed ({code}): {_error_message(exc)}") from exc
     if not _trusts_sagemaker(found.get("AssumeRolePolicyDocument") or {}):

@@ -86,9 +86,7 @@ def hyperparameter_strings(hyperparameters: Mapping[str, Any]) -> dict[str, str]
     out: dict[str, str] = {}
     for name, value in hyperparameters.items():
         if isinstance(value, (dict, list)) or value is None:
-            raise ValueError(
-                f"hyperparameter {name!r} must be a number or a string, got {value!r}"
-            )
+            raise ValueError(f"hyperparameter {name!r} must be a number or a string, got {value!r}")
         out[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
     return out
 

@@ -12,7 +12,7 @@ import json
 import logging
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # --- tasks -----------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def plan(settings: Settings, dag_run: Any) -> dict[str, str]:
         run_after=dag_run.run_after,
         bucket=settings.bucket,
         prefix=settings.prefix,
-        created_at=datetime.now(timezone.utc),
+        created_at=datetime.now(UTC),
     )
     log.info("Run %s: resources named %s-*, data under %s", result.run_id, result.base_name, result.uri())
     return result.to_dict()
@@ -84,9 +84,7 @@ def download(settings: Settings, plan: dict[str, str], params: dict[str, Any]) -
     return {**result, "origin": raw.origin}
 
 
-def prepare(
-    settings: Settings, plan: dict[str, str], raw: dict[str, str], params: dict[str, Any]
-) -> dict[str, Any]:
+def prepare(settings: Settings, plan: dict[str, str], raw: dict[str, str], params: dict[str, Any]) -> dict[str, Any]:
     """Validate the schema, build the feature set, split, and put the CSV channels to S3.
 
     The bytes depend only on the data, so a retried or cleared task re-puts identical objects.
@@ -116,9 +114,7 @@ def prepare(
     return {
         "feature_set": params["feature_set"],
         "features": features,
-        "channels": {
-            name: {"uri": uris[name], "rows": f.rows, "sha256": f.sha256} for name, f in files.items()
-        },
+        "channels": {name: {"uri": uris[name], "rows": f.rows, "sha256": f.sha256} for name, f in files.items()},
     }
 
 
@@ -141,9 +137,12 @@ def training_config(
         max_runtime_seconds=params["max_training_seconds"],
         created_at=_now(),
     )
-    log.info("Training image %s; hyperparameters (overrides %s): %s",
-             config["AlgorithmSpecification"]["TrainingImage"], json.dumps(params["hyperparameters"]),
-             json.dumps(config["HyperParameters"]))
+    log.info(
+        "Training image %s; hyperparameters (overrides %s): %s",
+        config["AlgorithmSpecification"]["TrainingImage"],
+        json.dumps(params["hyperparameters"]),
+        json.dumps(config["HyperParameters"]),
+    )
     return config
 
 
@@ -168,7 +167,10 @@ def evaluate(
     runtime = aws.sagemaker_runtime(settings)
     log.info(
         "Scoring %s rows through endpoint %s in %d payloads, %d at a time",
-        f"{rows.labels.size:,}", run.endpoint_name, len(rows.chunks), params["evaluation_workers"],
+        f"{rows.labels.size:,}",
+        run.endpoint_name,
+        len(rows.chunks),
+        params["evaluation_workers"],
     )
     started = time.monotonic()
     scores = score(
@@ -179,8 +181,18 @@ def evaluate(
         deadline=deadline,
     )
     seconds = time.monotonic() - started
-    return _save_evaluation(settings, s3, run, training, params, rows.labels, scores, seconds,
-                            {"endpoint": run.endpoint_name}, hashlib.sha256(test_csv).hexdigest())
+    return _save_evaluation(
+        settings,
+        s3,
+        run,
+        training,
+        params,
+        rows.labels,
+        scores,
+        seconds,
+        {"endpoint": run.endpoint_name},
+        hashlib.sha256(test_csv).hexdigest(),
+    )
 
 
 def evaluate_transform(
@@ -203,18 +215,40 @@ def evaluate_transform(
     log.info("Transform job %s scored %s rows in %.1f s", job["TransformJobName"], f"{labels.size:,}", seconds)
     # The registry records which test rows the model was measured on: the transform job's input.
     test_csv = read_channel(s3, job["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
-    return _save_evaluation(settings, s3, run, training, params, labels, scores, seconds,
-                            {"transform_job": job["TransformJobName"]}, hashlib.sha256(test_csv).hexdigest())
+    return _save_evaluation(
+        settings,
+        s3,
+        run,
+        training,
+        params,
+        labels,
+        scores,
+        seconds,
+        {"transform_job": job["TransformJobName"]},
+        hashlib.sha256(test_csv).hexdigest(),
+    )
 
 
 def _save_evaluation(
-    settings: Settings, s3: Any, run: RunPlan, training: dict[str, Any], params: dict[str, Any], labels: Any,
-    scores: Any, seconds: float, scored_by: dict[str, str], test_sha256: str,
+    settings: Settings,
+    s3: Any,
+    run: RunPlan,
+    training: dict[str, Any],
+    params: dict[str, Any],
+    labels: Any,
+    scores: Any,
+    seconds: float,
+    scored_by: dict[str, str],
+    test_sha256: str,
 ) -> dict[str, Any]:
     """Metrics, reports and plots to S3 whichever way the test set was scored, the model registered
     (Approved or Rejected against the champion), then the quality gate."""
     from bankml.evaluation.document import (
-        METRICS_FILE, evaluation_document, evaluation_result, quality_gate_failure, save_artifacts,
+        METRICS_FILE,
+        evaluation_document,
+        evaluation_result,
+        quality_gate_failure,
+        save_artifacts,
     )
     from bankml.evaluation.metrics import compute_metrics
     from bankml.evaluation.report import confusion_report, gain_report
@@ -226,12 +260,23 @@ def _save_evaluation(
 
     job = training["Training"]
     registration = register_evaluation(
-        aws.sagemaker(settings), run, job, params, roc_auc=metrics["roc_auc"], test_sha256=test_sha256,
+        aws.sagemaker(settings),
+        run,
+        job,
+        params,
+        roc_auc=metrics["roc_auc"],
+        test_sha256=test_sha256,
         metrics_uri=run.uri("evaluation", METRICS_FILE),
     )
     document = evaluation_document(
-        run=run, params=params, training_job=job, scored_by=scored_by, seconds=seconds, metrics=metrics,
-        registration=registration, evaluated_at=_now(),
+        run=run,
+        params=params,
+        training_job=job,
+        scored_by=scored_by,
+        seconds=seconds,
+        metrics=metrics,
+        registration=registration,
+        evaluated_at=_now(),
     )
     saved = save_artifacts(s3, run, document, labels, scores)
     log.info("Saved %s to %s", ", ".join(saved), run.uri("evaluation"))
@@ -261,14 +306,19 @@ def teardown(settings: Settings, plan: dict[str, str]) -> dict[str, Any]:
 
     cost = run_cost(
         training=training_usage(run_training_jobs(sm, run.base_name)),
-        endpoint=Usage(report.endpoint_instance_type, report.endpoint_instance_count,
-                       report.endpoint_lifetime_seconds or 0.0),
-        transform=transform_usage(run_transform_jobs(sm, run.base_name), now=datetime.now(timezone.utc)),
+        endpoint=Usage(
+            report.endpoint_instance_type, report.endpoint_instance_count, report.endpoint_lifetime_seconds or 0.0
+        ),
+        transform=transform_usage(run_transform_jobs(sm, run.base_name), now=datetime.now(UTC)),
     )
     log.info(cost.summary())
     save_cost(aws.s3(settings), run, cost)
-    return {"deleted": report.deleted, "stopped_training_jobs": report.stopped_training_jobs,
-            "stopped_transform_jobs": report.stopped_transform_jobs, "cost": cost.to_dict()}
+    return {
+        "deleted": report.deleted,
+        "stopped_training_jobs": report.stopped_training_jobs,
+        "stopped_transform_jobs": report.stopped_transform_jobs,
+        "cost": cost.to_dict(),
+    }
 
 
 def verify_cleanup(settings: Settings, plan: dict[str, str] | None) -> None:

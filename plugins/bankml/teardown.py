@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -105,7 +106,7 @@ def stop_jobs(sm: Any, base: str, report: TeardownReport) -> None:
         for name in running_jobs(sm, base, ("InProgress",)).get(kind.kind, []):
             log.info("Stopping %s job %s", kind.kind, name)
             stop = getattr(sm, kind.stop_operation)
-            _tolerating_absent(lambda: stop(**{kind.name_field: name}))
+            _tolerating_absent(partial(stop, **{kind.name_field: name}))
             getattr(report, f"stopped_{kind.kind}_jobs").append(name)
 
 
@@ -116,9 +117,7 @@ def delete_endpoint(sm: Any, name: str, report: TeardownReport, wait: Wait) -> N
         log.info("Endpoint %s: already gone", name)
         return
     report.endpoint_created_at = described["CreationTime"]
-    config = _tolerating_absent(
-        lambda: sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
-    )
+    config = _tolerating_absent(lambda: sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"]))
     if config:
         variants = config["ProductionVariants"]
         report.endpoint_instance_type = variants[0].get("InstanceType")
@@ -127,7 +126,7 @@ def delete_endpoint(sm: Any, name: str, report: TeardownReport, wait: Wait) -> N
         log.info("Deleting endpoint %s (was %s)", name, described["EndpointStatus"])
         _tolerating_absent(lambda: sm.delete_endpoint(EndpointName=name))
     sm.get_waiter("endpoint_deleted").wait(EndpointName=name, WaiterConfig=wait.waiter_config())
-    report.endpoint_deleted_at = datetime.now(timezone.utc)
+    report.endpoint_deleted_at = datetime.now(UTC)
     report.deleted.append(f"endpoint/{name}")
 
 
@@ -139,10 +138,10 @@ def teardown_run(sm: Any, base: str, wait: Wait) -> TeardownReport:
         delete_endpoint(sm, endpoint, report, wait)
     left = run_resources(sm, base)
     for name in left["endpoint_configs"]:
-        if _tolerating_absent(lambda: sm.delete_endpoint_config(EndpointConfigName=name)) is not None:
+        if _tolerating_absent(partial(sm.delete_endpoint_config, EndpointConfigName=name)) is not None:
             report.deleted.append(f"endpoint-config/{name}")
     for name in left["models"]:
-        if _tolerating_absent(lambda: sm.delete_model(ModelName=name)) is not None:
+        if _tolerating_absent(partial(sm.delete_model, ModelName=name)) is not None:
             report.deleted.append(f"model/{name}")
     remaining = {kind: names for kind, names in run_resources(sm, base).items() if names}
     if remaining:

@@ -77,8 +77,9 @@ class TailedTrainingOperator(SageMakerTrainingOperator):
 
     def _print_new_events(self, name: str, instances: int, positions: dict[str, Position]) -> None:
         if len(positions) < instances:
-            positions.update((stream, Position(0, 0)) for stream in self._streams(name, instances)
-                             if stream not in positions)
+            positions.update(
+                (stream, Position(0, 0)) for stream in self._streams(name, instances) if stream not in positions
+            )
         if not positions:
             return
         streams = sorted(positions)
@@ -93,8 +94,9 @@ class TailedTrainingOperator(SageMakerTrainingOperator):
         """Streams appear as containers start writing; none yet (or no log group) is normal."""
         logs = self.hook.logs_hook.get_conn()
         try:
-            found = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/",
-                                              orderBy="LogStreamName", limit=instances)
+            found = logs.describe_log_streams(
+                logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/", orderBy="LogStreamName", limit=instances
+            )
         except logs.exceptions.ResourceNotFoundException:
             return []
         return [stream["logStreamName"] for stream in found["logStreams"]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTransformOperator
@@ -61,6 +61,6 @@ class RunTransformOperator(SageMakerTransformOperator):
             role_arn=self.role_arn,
             instance_type=self.instance_type,
             test_uri=self.prepared["channels"]["test"]["uri"],
-            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         return super().execute(context)

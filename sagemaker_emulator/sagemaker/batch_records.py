@@ -44,8 +44,11 @@ class _Selector:
 
     @property
     def single(self) -> bool:
-        return not self.wildcard and len(self.names) + len(self.indexes) == 1 and not isinstance(
-            (self.indexes or (None,))[0], slice)
+        return (
+            not self.wildcard
+            and len(self.names) + len(self.indexes) == 1
+            and not isinstance((self.indexes or (None,))[0], slice)
+        )
 
     def apply(self, value: Any, path: str) -> Any:
         if self.wildcard:
@@ -136,8 +139,9 @@ def batches(records: list[bytes], strategy: str, max_payload_bytes: int) -> Iter
     size = 0
     for number, record in enumerate(records, start=1):
         if len(record) > max_payload_bytes:
-            raise RecordError(f"Record {number} is {len(record)} bytes, larger than MaxPayloadInMB "
-                              f"({max_payload_bytes // MIB} MB)")
+            raise RecordError(
+                f"Record {number} is {len(record)} bytes, larger than MaxPayloadInMB ({max_payload_bytes // MIB} MB)"
+            )
         added = len(record) + (1 if batch else 0)
         if batch and (strategy == "SingleRecord" or size + added > max_payload_bytes):
             yield batch
@@ -162,8 +166,10 @@ def parse_record(record: bytes, content_type: str | None) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as error:
             raise RecordError(f"Record is not valid JSON: {error}") from None
-    raise RecordError(f"DataProcessing filters and JoinSource read text/csv, application/json and "
-                      f"application/jsonlines records, not {content_type or '(no content type)'}")
+    raise RecordError(
+        f"DataProcessing filters and JoinSource read text/csv, application/json and "
+        f"application/jsonlines records, not {content_type or '(no content type)'}"
+    )
 
 
 def render_record(value: Any, content_type: str | None) -> bytes:

@@ -22,7 +22,6 @@ def resource_in_use(message: str) -> SageMakerError:
     return SageMakerError("ResourceInUse", message)
 
 
-
 def internal_failure(error: BaseException) -> str:
     """The FailureReason of a resource whose background work raised something unexpected."""
     return f"InternalServerError: {type(error).__name__}: {error}"[:1024]

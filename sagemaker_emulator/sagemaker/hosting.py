@@ -40,6 +40,7 @@ def preload_serving() -> None:
     deployment wait for this import instead of doing it twice)."""
     threading.Thread(target=importlib.import_module, args=(SERVING,), name="preload-serving", daemon=True).start()
 
+
 ENDPOINT_LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 
 
@@ -127,7 +128,11 @@ class EndpointLogger:
 
 
 def deploy_variant(
-    variant: dict[str, Any], model: dict[str, Any], settings: Settings, logger: EndpointLogger, endpoint: str,
+    variant: dict[str, Any],
+    model: dict[str, Any],
+    settings: Settings,
+    logger: EndpointLogger,
+    endpoint: str,
     scratch: Path,
 ) -> DeployedVariant:
     """Resolve the image, fetch and extract ModelDataUrl, load it; raise DeploymentFailure otherwise."""
@@ -136,7 +141,9 @@ def deploy_variant(
     try:
         version = resolve_image(container["Image"])
     except UnsupportedImageError as error:
-        raise DeploymentFailure(f"Image {container['Image']} of model {model['ModelName']} cannot be deployed: {error}") from None
+        raise DeploymentFailure(
+            f"Image {container['Image']} of model {model['ModelName']} cannot be deployed: {error}"
+        ) from None
     with tempfile.TemporaryDirectory(prefix="endpoint-", dir=scratch) as tmp:
         model_dir = Path(tmp)
         if container.get("ModelDataUrl"):
@@ -200,5 +207,7 @@ def _extract(body: bytes, model_dir: Path, settings: Settings, url: str) -> None
 
 def _too_large(url: str, max_bytes: int, max_files: int | None = None) -> str:
     files = f" or {max_files} files" if max_files else ""
-    return (f'Model data from URL "{url}" is larger than this emulator extracts ({max_bytes} bytes{files}; '
-            "set SAGEMAKER_EMULATOR_MAX_MODEL_BYTES / _MAX_MODEL_FILES to change it).")
+    return (
+        f'Model data from URL "{url}" is larger than this emulator extracts ({max_bytes} bytes{files}; '
+        "set SAGEMAKER_EMULATOR_MAX_MODEL_BYTES / _MAX_MODEL_FILES to change it)."
+    )

@@ -61,8 +61,9 @@ class TrainingHost:
 
 
 class JobSupervisor:
-    def __init__(self, host: TrainingHost, settings: Settings, workdir: Path, job: TrainingJob,
-                 injected_failure: str | None) -> None:
+    def __init__(
+        self, host: TrainingHost, settings: Settings, workdir: Path, job: TrainingJob, injected_failure: str | None
+    ) -> None:
         self.host = host
         self.settings = settings
         self.job = job

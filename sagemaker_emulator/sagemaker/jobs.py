@@ -82,8 +82,10 @@ class JobTable(Generic[J]):
     def add(self, job: J, tags: list[dict[str, str]] | None) -> threading.Event:
         """Store a new job (caller holds the lock); a taken name is ResourceInUse. Returns its stop event."""
         if job.name in self.jobs:
-            raise resource_in_use("Job name must be unique within an AWS account and region, and a job with this "
-                                  f"name already exists ({job.arn})")
+            raise resource_in_use(
+                "Job name must be unique within an AWS account and region, and a job with this "
+                f"name already exists ({job.arn})"
+            )
         self.jobs[job.name] = job
         self.backend._store_tags(job.arn, tags)
         stop = self.stops[job.name] = threading.Event()
@@ -109,6 +111,9 @@ class JobTable(Generic[J]):
 
     def list(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.backend.lock:
-            jobs = [job for job in self.jobs.values() if status_matches(job.status, params)
-                    and modified_matches(job.last_modified_time, params)]
+            jobs = [
+                job
+                for job in self.jobs.values()
+                if status_matches(job.status, params) and modified_matches(job.last_modified_time, params)
+            ]
             return page(jobs, params, self.summaries_key)

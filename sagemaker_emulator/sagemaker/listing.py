@@ -13,8 +13,9 @@ def status_matches(status: str, params: dict[str, Any]) -> bool:
 
 def modified_matches(modified: float, params: dict[str, Any]) -> bool:
     """LastModifiedTimeAfter/Before, exclusive like CreationTimeAfter/Before."""
-    return (modified > params.get("LastModifiedTimeAfter", float("-inf"))
-            and modified < params.get("LastModifiedTimeBefore", float("inf")))
+    return modified > params.get("LastModifiedTimeAfter", float("-inf")) and modified < params.get(
+        "LastModifiedTimeBefore", float("inf")
+    )
 
 
 def page(resources: list[Any], params: dict[str, Any], key: str, default_order: str = "Descending") -> dict[str, Any]:
@@ -26,7 +27,9 @@ def page(resources: list[Any], params: dict[str, Any], key: str, default_order: 
     if "CreationTimeBefore" in params:
         resources = [r for r in resources if r.creation_time < params["CreationTimeBefore"]]
     sort_by = params.get("SortBy", "CreationTime")
-    sort_key = {"Name": lambda r: r.name, "Status": lambda r: getattr(r, "status", "")}.get(sort_by, lambda r: r.creation_time)
+    sort_key = {"Name": lambda r: r.name, "Status": lambda r: getattr(r, "status", "")}.get(
+        sort_by, lambda r: r.creation_time
+    )
     resources = sorted(resources, key=sort_key, reverse=params.get("SortOrder", default_order) == "Descending")
     try:
         start = int(params.get("NextToken", 0))
@@ -37,4 +40,3 @@ def page(resources: list[Any], params: dict[str, Any], key: str, default_order: 
     if start + size < len(resources):
         result["NextToken"] = str(start + size)
     return result
-

@@ -22,12 +22,14 @@ from ..settings import Settings
 from .errors import SageMakerError, internal_failure, resource_in_use, validation_error
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
 from .job_supervisor import JobSupervisor, TrainingHost
-from .listing import modified_matches as _modified_matches, page as _page, status_matches as _status_matches
+from .listing import modified_matches as _modified_matches
+from .listing import page as _page
+from .listing import status_matches as _status_matches
 from .processing import ProcessingJobs
-from .transform import TransformJobs
-from .runner_pool import RunnerPool
 from .registry import ModelRegistry
 from .resources import Endpoint, EndpointConfig, Model, ResourceTable, TrainingJob
+from .runner_pool import RunnerPool
+from .transform import TransformJobs
 
 SUPPORTED_S3_DATA_TYPES = ("S3Prefix",)
 SUPPORTED_INPUT_MODES = ("File",)
@@ -54,15 +56,21 @@ class SageMakerBackend:
         )  # fmt: skip
         self.supervisors: dict[str, JobSupervisor] = {}
         self.models = ResourceTable[Model](
-            "model", self.arn, missing='Could not find model "{arn}".',
+            "model",
+            self.arn,
+            missing='Could not find model "{arn}".',
             duplicate='Cannot create already existing model "{arn}".',
         )
         self.endpoint_configs = ResourceTable[EndpointConfig](
-            "endpoint-config", self.arn, missing='Could not find endpoint configuration "{arn}".',
+            "endpoint-config",
+            self.arn,
+            missing='Could not find endpoint configuration "{arn}".',
             duplicate='Cannot create already existing endpoint configuration "{arn}".',
         )
         self.endpoints = ResourceTable[Endpoint](
-            "endpoint", self.arn, missing='Could not find endpoint "{arn}".',
+            "endpoint",
+            self.arn,
+            missing='Could not find endpoint "{arn}".',
             duplicate='Cannot create already existing endpoint "{arn}".',
         )
         self.tags: dict[str, list[dict[str, str]]] = {}
@@ -159,7 +167,9 @@ class SageMakerBackend:
         with self.lock:
             self._require_arn(params["ResourceArn"])
             keys = set(params["TagKeys"])
-            self.tags[params["ResourceArn"]] = [t for t in self.tags.get(params["ResourceArn"], []) if t["Key"] not in keys]
+            self.tags[params["ResourceArn"]] = [
+                t for t in self.tags.get(params["ResourceArn"], []) if t["Key"] not in keys
+            ]
             return {}
 
     # ---- what Describe, Delete and List of a table share ---------------------------------
@@ -175,12 +185,23 @@ class SageMakerBackend:
             self.tags.pop(resource.arn, None)
             return {}
 
-    def _list(self, table: ResourceTable[Any], params: dict[str, Any], key: str, *, by_status: bool = False,
-              default_order: str = "Descending") -> dict[str, Any]:
+    def _list(
+        self,
+        table: ResourceTable[Any],
+        params: dict[str, Any],
+        key: str,
+        *,
+        by_status: bool = False,
+        default_order: str = "Descending",
+    ) -> dict[str, Any]:
         """A List* answer; `by_status`: the kind has StatusEquals and LastModifiedTimeAfter/Before filters."""
         with self.lock:
-            resources = [r for r in table if not by_status or (
-                _status_matches(r.status, params) and _modified_matches(r.last_modified_time, params))]
+            resources = [
+                r
+                for r in table
+                if not by_status
+                or (_status_matches(r.status, params) and _modified_matches(r.last_modified_time, params))
+            ]
             return _page(resources, params, key, default_order=default_order)
 
     # ---- training jobs -------------------------------------------------------------------
@@ -203,7 +224,9 @@ class SageMakerBackend:
             job = self.training_jobs.add(TrainingJob(name=name, arn=arn, request=params, creation_time=now))
             job.transition("Starting", "Preparing the instances for training")
             self._store_tags(job.arn, params.get("Tags"))
-            supervisor = JobSupervisor(self.training_host, self.settings, self.workdir, job, self.faults.take_training_failure())
+            supervisor = JobSupervisor(
+                self.training_host, self.settings, self.workdir, job, self.faults.take_training_failure()
+            )
             self.supervisors[name] = supervisor
         supervisor.start()
         return {"TrainingJobArn": job.arn}
@@ -307,7 +330,9 @@ class SageMakerBackend:
         """Load every variant's model on a thread; the endpoint keeps serving its old deployment until then."""
         endpoint.generation += 1
         generation = endpoint.generation
-        variants = [(variant, self.models.get(variant["ModelName"]).request) for variant in config.request["ProductionVariants"]]
+        variants = [
+            (variant, self.models.get(variant["ModelName"]).request) for variant in config.request["ProductionVariants"]
+        ]
         injected_failure = self.faults.take_endpoint_failure()
         injected_crash = self.faults.take_endpoint_crash()
 
@@ -319,8 +344,10 @@ class SageMakerBackend:
                 if injected_failure is not None:
                     raise DeploymentFailure(injected_failure)
                 deployment = Deployment(
-                    [deploy_variant(v, m, self.settings, self.endpoint_logger, endpoint.name, self.workdir)
-                     for v, m in variants]
+                    [
+                        deploy_variant(v, m, self.settings, self.endpoint_logger, endpoint.name, self.workdir)
+                        for v, m in variants
+                    ]
                 )
                 failure = None
             except DeploymentFailure as error:
@@ -391,30 +418,48 @@ class SageMakerBackend:
 def _check_training_request(params: dict[str, Any]) -> None:
     """Service-side checks the model cannot express, and inputs this emulator cannot honour."""
     if not params.get("AlgorithmSpecification", {}).get("TrainingImage"):
-        raise validation_error("AlgorithmSpecification.TrainingImage is required: this emulator runs the built-in XGBoost image only.")
+        raise validation_error(
+            "AlgorithmSpecification.TrainingImage is required: this emulator runs the built-in XGBoost image only."
+        )
     for member in ("ResourceConfig", "StoppingCondition"):
         if member not in params:
-            raise validation_error(f"1 validation error detected: Value null at '{member[0].lower() + member[1:]}' failed to satisfy constraint: Member must not be null")
+            raise validation_error(
+                f"1 validation error detected: Value null at '{member[0].lower() + member[1:]}' failed to satisfy constraint: Member must not be null"
+            )
     mode = params["AlgorithmSpecification"].get("TrainingInputMode", "File")
     if mode not in SUPPORTED_INPUT_MODES:
-        raise validation_error(f"TrainingInputMode {mode} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_INPUT_MODES)}.")
+        raise validation_error(
+            f"TrainingInputMode {mode} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_INPUT_MODES)}."
+        )
     names = [channel["ChannelName"] for channel in params.get("InputDataConfig", [])]
     if len(names) != len(set(names)):
         raise validation_error("Channel names must be unique within InputDataConfig.")
     for channel in params.get("InputDataConfig", []):
         source = channel["DataSource"].get("S3DataSource")
         if source is None:
-            raise validation_error(f"Channel {channel['ChannelName']}: only S3DataSource is supported by sagemaker-emulator.")
+            raise validation_error(
+                f"Channel {channel['ChannelName']}: only S3DataSource is supported by sagemaker-emulator."
+            )
         if source["S3DataType"] not in SUPPORTED_S3_DATA_TYPES:
-            raise validation_error(f"Channel {channel['ChannelName']}: S3DataType {source['S3DataType']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_S3_DATA_TYPES)}.")
+            raise validation_error(
+                f"Channel {channel['ChannelName']}: S3DataType {source['S3DataType']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_S3_DATA_TYPES)}."
+            )
         if channel.get("InputMode", mode) not in SUPPORTED_INPUT_MODES:
-            raise validation_error(f"Channel {channel['ChannelName']}: InputMode {channel['InputMode']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_INPUT_MODES)}.")
+            raise validation_error(
+                f"Channel {channel['ChannelName']}: InputMode {channel['InputMode']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_INPUT_MODES)}."
+            )
         if channel.get("CompressionType", "None") not in SUPPORTED_COMPRESSION:
-            raise validation_error(f"Channel {channel['ChannelName']}: CompressionType {channel['CompressionType']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_COMPRESSION)}.")
+            raise validation_error(
+                f"Channel {channel['ChannelName']}: CompressionType {channel['CompressionType']} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_COMPRESSION)}."
+            )
         if not source["S3Uri"].startswith("s3://"):
-            raise validation_error(f"Channel {channel['ChannelName']}: S3Uri must be an s3:// URL, got {source['S3Uri']!r}.")
+            raise validation_error(
+                f"Channel {channel['ChannelName']}: S3Uri must be an s3:// URL, got {source['S3Uri']!r}."
+            )
     if not params["OutputDataConfig"]["S3OutputPath"].startswith("s3://"):
-        raise validation_error(f"OutputDataConfig.S3OutputPath must be an s3:// URL, got {params['OutputDataConfig']['S3OutputPath']!r}.")
+        raise validation_error(
+            f"OutputDataConfig.S3OutputPath must be an s3:// URL, got {params['OutputDataConfig']['S3OutputPath']!r}."
+        )
 
 
 def _check_model_request(params: dict[str, Any]) -> None:

@@ -58,16 +58,27 @@ class ProcessingJob(BackgroundJob):
 
     def describe(self) -> dict[str, Any]:
         request = {k: v for k, v in self.request.items() if k != "Tags"}
-        result: dict[str, Any] = {**request, "ProcessingJobArn": self.arn, "ProcessingJobStatus": self.status,
-                                  "CreationTime": self.creation_time, "LastModifiedTime": self.last_modified_time}
+        result: dict[str, Any] = {
+            **request,
+            "ProcessingJobArn": self.arn,
+            "ProcessingJobStatus": self.status,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+        }
         result.update(self._outcome())
         if self.start_time is not None:
             result["ProcessingStartTime"] = self.start_time
         return result
 
     def summary(self) -> dict[str, Any]:
-        return {"ProcessingJobName": self.name, "ProcessingJobArn": self.arn, "CreationTime": self.creation_time,
-                "LastModifiedTime": self.last_modified_time, "ProcessingJobStatus": self.status, **self._outcome()}
+        return {
+            "ProcessingJobName": self.name,
+            "ProcessingJobArn": self.arn,
+            "CreationTime": self.creation_time,
+            "LastModifiedTime": self.last_modified_time,
+            "ProcessingJobStatus": self.status,
+            **self._outcome(),
+        }
 
     def _outcome(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -85,28 +96,45 @@ def _check_request(params: dict[str, Any]) -> None:
     for item in params.get("ProcessingInputs", []):
         source = item.get("S3Input")
         if source is None:
-            raise validation_error(f"ProcessingInput {item['InputName']}: only S3Input is supported by sagemaker-emulator.")
-        for member, supported in (("S3DataType", ("S3Prefix",)), ("S3InputMode", ("File",)),
-                                  ("S3CompressionType", ("None",))):
+            raise validation_error(
+                f"ProcessingInput {item['InputName']}: only S3Input is supported by sagemaker-emulator."
+            )
+        for member, supported in (
+            ("S3DataType", ("S3Prefix",)),
+            ("S3InputMode", ("File",)),
+            ("S3CompressionType", ("None",)),
+        ):
             if source.get(member, supported[0]) not in supported:
-                raise validation_error(f"ProcessingInput {item['InputName']}: {member} {source[member]} is not supported "
-                                       f"by sagemaker-emulator; supported: {', '.join(supported)}.")
+                raise validation_error(
+                    f"ProcessingInput {item['InputName']}: {member} {source[member]} is not supported "
+                    f"by sagemaker-emulator; supported: {', '.join(supported)}."
+                )
         _check_local_path(item["InputName"], source.get("LocalPath"))
         if not source["S3Uri"].startswith("s3://"):
-            raise validation_error(f"ProcessingInput {item['InputName']}: S3Uri must be an s3:// URL, got {source['S3Uri']!r}.")
+            raise validation_error(
+                f"ProcessingInput {item['InputName']}: S3Uri must be an s3:// URL, got {source['S3Uri']!r}."
+            )
     for item in params.get("ProcessingOutputConfig", {}).get("Outputs", []):
         target = item.get("S3Output")
         if target is None:
-            raise validation_error(f"ProcessingOutput {item['OutputName']}: only S3Output is supported by sagemaker-emulator.")
+            raise validation_error(
+                f"ProcessingOutput {item['OutputName']}: only S3Output is supported by sagemaker-emulator."
+            )
         if target["S3UploadMode"] != "EndOfJob":
-            raise validation_error(f"ProcessingOutput {item['OutputName']}: S3UploadMode {target['S3UploadMode']} is not "
-                                   "supported by sagemaker-emulator; supported: EndOfJob.")
+            raise validation_error(
+                f"ProcessingOutput {item['OutputName']}: S3UploadMode {target['S3UploadMode']} is not "
+                "supported by sagemaker-emulator; supported: EndOfJob."
+            )
         _check_local_path(item["OutputName"], target.get("LocalPath"))
         if not target["S3Uri"].startswith("s3://"):
-            raise validation_error(f"ProcessingOutput {item['OutputName']}: S3Uri must be an s3:// URL, got {target['S3Uri']!r}.")
+            raise validation_error(
+                f"ProcessingOutput {item['OutputName']}: S3Uri must be an s3:// URL, got {target['S3Uri']!r}."
+            )
     if not params["AppSpecification"].get("ContainerEntrypoint"):
-        raise validation_error("AppSpecification.ContainerEntrypoint is required by sagemaker-emulator: the scikit-learn "
-                               "image has no default entrypoint (e.g. [\"python3\", \"/opt/ml/processing/input/code/run.py\"]).")
+        raise validation_error(
+            "AppSpecification.ContainerEntrypoint is required by sagemaker-emulator: the scikit-learn "
+            'image has no default entrypoint (e.g. ["python3", "/opt/ml/processing/input/code/run.py"]).'
+        )
 
 
 def _check_local_path(name: str, local_path: str | None) -> None:
@@ -135,8 +163,12 @@ class ProcessingJobs(JobTable[ProcessingJob]):
         _check_request(params)
         backend = self.backend
         with backend.lock:
-            job = ProcessingJob(name=params["ProcessingJobName"], arn=backend.arn(self.kind, params["ProcessingJobName"]),
-                                request=params, creation_time=time.time())
+            job = ProcessingJob(
+                name=params["ProcessingJobName"],
+                arn=backend.arn(self.kind, params["ProcessingJobName"]),
+                request=params,
+                creation_time=time.time(),
+            )
             stop = self.add(job, params.get("Tags"))
             run = self.runs[job.name] = ProcessingRun(backend, job, stop)
         threading.Thread(target=run.run, name=f"processing-{job.name}", daemon=True).start()
@@ -199,8 +231,10 @@ class ProcessingRun:
             self.job.started()
         image = self.request["AppSpecification"]["ImageUri"]
         if not SKLEARN_IMAGE.match(image):
-            raise ProcessingFailure(f"ClientError: Image {image} is not supported by this SageMaker emulator. "
-                                    f"Supported images: {SUPPORTED_IMAGES}.")
+            raise ProcessingFailure(
+                f"ClientError: Image {image} is not supported by this SageMaker emulator. "
+                f"Supported images: {SUPPORTED_IMAGES}."
+            )
         s3 = client("s3", self.settings.internal_url, self.settings.region)
         for item in self.request.get("ProcessingInputs", []):
             self._download(s3, item)
@@ -212,8 +246,10 @@ class ProcessingRun:
             return "Stopped"
         if stopped_by == "MaxRuntimeExceeded":  # as for training: Stopped, with why
             with self.backend.lock:
-                self.job.exit_message = ("MaxRuntimeExceeded: the job ran longer than MaxRuntimeInSeconds "
-                                         f"({self.request['StoppingCondition']['MaxRuntimeInSeconds']} s)")
+                self.job.exit_message = (
+                    "MaxRuntimeExceeded: the job ran longer than MaxRuntimeInSeconds "
+                    f"({self.request['StoppingCondition']['MaxRuntimeInSeconds']} s)"
+                )
             return "Stopped"
         if returncode != 0:
             raise ProcessingFailure(self._failure_reason(returncode))
@@ -226,8 +262,10 @@ class ProcessingRun:
         try:
             return inside(self.root, local_path.removeprefix(CONTAINER_ROOT))
         except UnsafePath:
-            raise ProcessingFailure(f"ClientError: {name}: LocalPath {local_path!r} does not name a directory inside "
-                                    f"{PROCESSING_ROOT} (it contains '..' or resolves outside it).") from None
+            raise ProcessingFailure(
+                f"ClientError: {name}: LocalPath {local_path!r} does not name a directory inside "
+                f"{PROCESSING_ROOT} (it contains '..' or resolves outside it)."
+            ) from None
 
     def _download(self, s3: Any, item: dict[str, Any]) -> None:
         """S3Prefix: every object under the prefix, at its path below the prefix, into LocalPath."""
@@ -241,20 +279,24 @@ class ProcessingRun:
         except (BotoCoreError, ClientError):
             keys = []
         if not keys:
-            raise ProcessingFailure(f'ClientError: No S3 objects found under S3 URL "{source["S3Uri"]}" given in input '
-                                    f"{item['InputName']}.")
+            raise ProcessingFailure(
+                f'ClientError: No S3 objects found under S3 URL "{source["S3Uri"]}" given in input {item["InputName"]}.'
+            )
         for key in keys:
             try:
                 destination = inside(target, key_below_prefix(key, prefix))
             except UnsafePath:
-                raise ProcessingFailure(f'ClientError: Data download failed: S3 key "s3://{bucket}/{key}" does not name a '
-                                        f"file inside {source['LocalPath']}.") from None
+                raise ProcessingFailure(
+                    f'ClientError: Data download failed: S3 key "s3://{bucket}/{key}" does not name a '
+                    f"file inside {source['LocalPath']}."
+                ) from None
             destination.parent.mkdir(parents=True, exist_ok=True)
             try:
                 s3.download_file(bucket, key, str(destination))
             except (BotoCoreError, ClientError) as error:
-                raise ProcessingFailure(f'ClientError: Data download failed: could not download "s3://{bucket}/{key}": '
-                                        f"{error}") from None
+                raise ProcessingFailure(
+                    f'ClientError: Data download failed: could not download "s3://{bucket}/{key}": {error}'
+                ) from None
 
     def _upload(self, s3: Any, item: dict[str, Any]) -> None:
         target = item["S3Output"]
@@ -265,29 +307,47 @@ class ProcessingRun:
             try:
                 s3.upload_file(str(path), bucket, key)
             except (BotoCoreError, ClientError, S3UploadFailedError) as error:
-                raise ProcessingFailure(f"ClientError: Failed to upload output {item['OutputName']} to "
-                                        f"s3://{bucket}/{key}: {error}") from None
+                raise ProcessingFailure(
+                    f"ClientError: Failed to upload output {item['OutputName']} to s3://{bucket}/{key}: {error}"
+                ) from None
 
     def _command(self) -> list[str]:
         spec = self.request["AppSpecification"]
         command = [*spec["ContainerEntrypoint"], *spec.get("ContainerArguments", [])]
-        return [sys.executable if i == 0 and part in PYTHON_NAMES else self._container_path(part)
-                for i, part in enumerate(command)]
+        return [
+            sys.executable if i == 0 and part in PYTHON_NAMES else self._container_path(part)
+            for i, part in enumerate(command)
+        ]
 
     def _container_path(self, part: str) -> str:
         return f"{self.root}/{part.removeprefix(CONTAINER_ROOT)}" if part.startswith(CONTAINER_ROOT) else part
 
     def _run_child(self) -> tuple[int, str | None]:
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(self.jobdir), "PYTHONUNBUFFERED": "1",
-               **self.request.get("Environment", {})}
-        logs = CloudWatchLog(client("logs", self.settings.internal_url, self.settings.region), PROCESSING_LOG_GROUP,
-                             f"{self.job.name}/algo-1-{int(time.time())}")
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.jobdir),
+            "PYTHONUNBUFFERED": "1",
+            **self.request.get("Environment", {}),
+        }
+        logs = CloudWatchLog(
+            client("logs", self.settings.internal_url, self.settings.region),
+            PROCESSING_LOG_GROUP,
+            f"{self.job.name}/algo-1-{int(time.time())}",
+        )
         try:
-            self._process = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                             stderr=subprocess.STDOUT, env=env, cwd=self.jobdir)
+            self._process = subprocess.Popen(
+                self._command(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.jobdir,
+            )
         except OSError as error:
             logs.close()
-            raise ProcessingFailure(f"AlgorithmError: cannot run the entrypoint {self._command()[0]!r}: {error}") from None
+            raise ProcessingFailure(
+                f"AlgorithmError: cannot run the entrypoint {self._command()[0]!r}: {error}"
+            ) from None
         reader = threading.Thread(target=self._read_output, args=(logs,), daemon=True)
         reader.start()
         stopped_by = None

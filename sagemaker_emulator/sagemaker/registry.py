@@ -36,13 +36,20 @@ class ModelPackage:
         return self.group  # versioned packages are named after their group
 
     def _identity(self) -> dict[str, Any]:
-        return {"ModelPackageName": self.group, "ModelPackageGroupName": self.group,
-                "ModelPackageVersion": self.version, "ModelPackageArn": self.arn}
+        return {
+            "ModelPackageName": self.group,
+            "ModelPackageGroupName": self.group,
+            "ModelPackageVersion": self.version,
+            "ModelPackageArn": self.arn,
+        }
 
     def describe(self) -> dict[str, Any]:
-        kept = {k: v for k, v in self.request.items()
-                if k not in ("Tags", "ModelPackageGroupName", "ModelApprovalStatus", "ClientToken",
-                             "CustomerMetadataProperties")}
+        kept = {
+            k: v
+            for k, v in self.request.items()
+            if k
+            not in ("Tags", "ModelPackageGroupName", "ModelApprovalStatus", "ClientToken", "CustomerMetadataProperties")
+        }
         result: dict[str, Any] = {
             **self._identity(),
             **kept,
@@ -149,16 +156,21 @@ class ModelRegistry:
 
     def create_package(self, params: dict[str, Any]) -> ModelPackage:
         if params.get("ModelPackageName") and params.get("ModelPackageGroupName"):
-            raise validation_error("Both ModelPackageName and ModelPackageGroupName are provided in the input. "
-                                   "Cannot determine which one to use.")
+            raise validation_error(
+                "Both ModelPackageName and ModelPackageGroupName are provided in the input. "
+                "Cannot determine which one to use."
+            )
         if params.get("ModelPackageName"):
-            raise validation_error("Unversioned model packages (ModelPackageName) are not supported by "
-                                   "sagemaker-emulator; give ModelPackageGroupName to register a version.")
+            raise validation_error(
+                "Unversioned model packages (ModelPackageName) are not supported by "
+                "sagemaker-emulator; give ModelPackageGroupName to register a version."
+            )
         if not params.get("ModelPackageGroupName"):
             raise validation_error("Missing ARN.")
         if "InferenceSpecification" not in params:
-            raise validation_error("InferenceSpecification is required for a model package version "
-                                   "in a Model Package Group.")
+            raise validation_error(
+                "InferenceSpecification is required for a model package version in a Model Package Group."
+            )
         group = self.group(params["ModelPackageGroupName"])
         group.last_version += 1
         version = group.last_version
@@ -211,8 +223,9 @@ class ModelRegistry:
         """Versions matching ListModelPackages' filters (without a group: every group's versions)."""
         if params.get("ModelPackageType") == "Unversioned":
             return []
-        groups = [self.group(params["ModelPackageGroupName"])] if "ModelPackageGroupName" in params \
-            else self.groups.values()
+        groups = (
+            [self.group(params["ModelPackageGroupName"])] if "ModelPackageGroupName" in params else self.groups.values()
+        )
         packages = [p for g in groups for p in g.versions.values()]
         if "ModelApprovalStatus" in params:
             packages = [p for p in packages if p.approval_status == params["ModelApprovalStatus"]]
@@ -223,7 +236,9 @@ class ModelRegistry:
         filled in (what the endpoint runs); an unapproved version cannot be deployed."""
         package = self.package(container["ModelPackageName"])
         if package.approval_status != "Approved":
-            raise validation_error(f"Container {number}: model package {package.arn} has ModelApprovalStatus "
-                                   f"{package.approval_status}; only an Approved version can be deployed.")
+            raise validation_error(
+                f"Container {number}: model package {package.arn} has ModelApprovalStatus "
+                f"{package.approval_status}; only an Approved version can be deployed."
+            )
         source = package.request["InferenceSpecification"]["Containers"][0]
         return {**{k: source[k] for k in ("Image", "ModelDataUrl", "Environment") if k in source}, **container}

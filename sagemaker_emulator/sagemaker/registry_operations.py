@@ -54,7 +54,9 @@ class RegistryOperations:
 
     def list_model_packages(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.backend.lock:
-            return _page(self.registry.list_packages(params), params, "ModelPackageSummaryList", default_order="Ascending")
+            return _page(
+                self.registry.list_packages(params), params, "ModelPackageSummaryList", default_order="Ascending"
+            )
 
     def update_model_package(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.backend.lock:
@@ -67,6 +69,8 @@ class RegistryOperations:
             return {}
 
 
-def registry_handlers(backend: SageMakerBackend, snake: Callable[[str], str]) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+def registry_handlers(
+    backend: SageMakerBackend, snake: Callable[[str], str]
+) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
     operations = RegistryOperations(backend)
     return {operation: getattr(operations, snake(operation)) for operation in OPERATIONS}

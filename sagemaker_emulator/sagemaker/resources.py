@@ -31,8 +31,15 @@ class ResourceTable(Generic[R]):
     raises `duplicate_error` (ValidationException unless told). The caller holds the backend's lock.
     """
 
-    def __init__(self, kind: str, arn: Callable[[str, str], str], *, missing: str, duplicate: str,
-                 duplicate_error: Callable[[str], SageMakerError] = validation_error) -> None:
+    def __init__(
+        self,
+        kind: str,
+        arn: Callable[[str, str], str],
+        *,
+        missing: str,
+        duplicate: str,
+        duplicate_error: Callable[[str], SageMakerError] = validation_error,
+    ) -> None:
         self.kind = kind  # as in the ARN: "model", "endpoint-config", ...
         self._arn = arn
         self._missing, self._duplicate, self._duplicate_error = missing, duplicate, duplicate_error
@@ -234,4 +241,3 @@ class Endpoint:
             "LastModifiedTime": self.last_modified_time,
             "EndpointStatus": self.status,
         }
-

@@ -36,8 +36,9 @@ def _environment() -> dict[str, str]:
 def _spawn(arguments: list[str], **popen: object) -> Runner:
     read_fd, write_fd = os.pipe()
     try:
-        process = subprocess.Popen([sys.executable, "-m", RUNNER, *arguments, str(write_fd)],
-                                   pass_fds=(write_fd,), env=_environment(), **popen)  # type: ignore[call-overload]
+        process = subprocess.Popen(
+            [sys.executable, "-m", RUNNER, *arguments, str(write_fd)], pass_fds=(write_fd,), env=_environment(), **popen
+        )  # type: ignore[call-overload]
     except BaseException:
         os.close(read_fd)
         raise
@@ -64,8 +65,13 @@ class RunnerPool:
         runner = self._hand_over(idle, spec_path, output_path) if idle is not None else None
         if runner is None:
             with open(output_path, "wb") as output:
-                runner = _spawn([str(spec_path)], stdin=subprocess.DEVNULL, stdout=output,
-                                stderr=subprocess.STDOUT, cwd=spec_path.parent)
+                runner = _spawn(
+                    [str(spec_path)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    cwd=spec_path.parent,
+                )
         self._refill()
         return runner
 
@@ -95,8 +101,13 @@ class RunnerPool:
         with self._lock:
             if self._closed or self._idle is not None:
                 return
-            self._idle = _spawn(["--warm"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, cwd=self.workdir)
+            self._idle = _spawn(
+                ["--warm"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=self.workdir,
+            )
 
 
 def _discard(runner: Runner) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -75,7 +76,7 @@ def invocations(backend: SageMakerBackend, executor: ThreadPoolExecutor) -> Call
             return await asyncio.wait_for(
                 serve(request, body, endpoint, variant), timeout=settings.limits.invocation_timeout_seconds
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return await asyncio.get_running_loop().run_in_executor(
                 executor, model_error, endpoint, variant.name, 0, TIMEOUT_MESSAGE
             )

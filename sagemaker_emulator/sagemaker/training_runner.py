@@ -41,8 +41,11 @@ class TrainingRun:
         self.opt_ml = Path(spec["opt_ml"])
         self.events = events
         self.s3 = client("s3", spec["endpoint_url"], spec["region"])
-        self.cloudwatch = CloudWatchLog(client("logs", spec["endpoint_url"], spec["region"]), TRAINING_LOG_GROUP,
-                                        f"{spec['job_name']}/algo-1-{int(time.time())}")
+        self.cloudwatch = CloudWatchLog(
+            client("logs", spec["endpoint_url"], spec["region"]),
+            TRAINING_LOG_GROUP,
+            f"{spec['job_name']}/algo-1-{int(time.time())}",
+        )
 
     def report(self, **event: Any) -> None:
         self.events.write(json.dumps(event) + "\n")
@@ -92,14 +95,21 @@ class TrainingRun:
 
     def _prepare_directories(self) -> None:
         config_dir = self.opt_ml / "input" / "config"
-        for directory in (config_dir, self.opt_ml / "input" / "data", self.opt_ml / "model", self.opt_ml / "output" / "data"):
+        for directory in (
+            config_dir,
+            self.opt_ml / "input" / "data",
+            self.opt_ml / "model",
+            self.opt_ml / "output" / "data",
+        ):
             directory.mkdir(parents=True, exist_ok=True)
         mode = self.request["AlgorithmSpecification"].get("TrainingInputMode", "File")
         input_config = {}
         for channel in self.request.get("InputDataConfig", []):
             entry = {
                 "TrainingInputMode": channel.get("InputMode", mode),
-                "S3DistributionType": channel["DataSource"]["S3DataSource"].get("S3DataDistributionType", "FullyReplicated"),
+                "S3DistributionType": channel["DataSource"]["S3DataSource"].get(
+                    "S3DataDistributionType", "FullyReplicated"
+                ),
                 "RecordWrapperType": channel.get("RecordWrapperType", "None"),
             }
             if "ContentType" in channel:
@@ -136,7 +146,9 @@ class TrainingRun:
             try:
                 self.s3.download_file(bucket, key, str(destination))
             except (BotoCoreError, ClientError) as error:
-                raise JobFailure(f'ClientError: Data download failed: could not download "s3://{bucket}/{key}": {error}') from None
+                raise JobFailure(
+                    f'ClientError: Data download failed: could not download "s3://{bucket}/{key}": {error}'
+                ) from None
 
     @staticmethod
     def _inside(root: Path, relative: str, what: str) -> Path:
@@ -144,8 +156,10 @@ class TrainingRun:
         try:
             return inside(root, relative)
         except UnsafePath:
-            raise JobFailure(f"ClientError: Data download failed: the {what} does not name a file inside "
-                             f"the channel directory (it contains '..' or resolves outside it).") from None
+            raise JobFailure(
+                f"ClientError: Data download failed: the {what} does not name a file inside "
+                f"the channel directory (it contains '..' or resolves outside it)."
+            ) from None
 
     def _check_output_bucket(self) -> None:
         """Fail at the start, with S3's own error, rather than after training when the upload fails."""
@@ -155,8 +169,12 @@ class TrainingRun:
             self.s3.head_bucket(Bucket=bucket)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code")
-            reason = "NoSuchBucket: The specified bucket does not exist" if code in ("404", "NoSuchBucket") else str(error)
-            raise JobFailure(f"ClientError: Cannot write to S3OutputPath {output}: {reason} (bucket {bucket!r}).") from None
+            reason = (
+                "NoSuchBucket: The specified bucket does not exist" if code in ("404", "NoSuchBucket") else str(error)
+            )
+            raise JobFailure(
+                f"ClientError: Cannot write to S3OutputPath {output}: {reason} (bucket {bucket!r})."
+            ) from None
         except BotoCoreError as error:
             raise JobFailure(f"ClientError: Cannot write to S3OutputPath {output}: {error}") from None
 
@@ -169,7 +187,9 @@ class TrainingRun:
         try:
             self.s3.upload_file(str(archive), bucket, key)
         except (BotoCoreError, ClientError, S3UploadFailedError) as error:
-            raise JobFailure(f"ClientError: Failed to upload model artifacts to {self.spec['model_artifacts']}: {error}") from None
+            raise JobFailure(
+                f"ClientError: Failed to upload model artifacts to {self.spec['model_artifacts']}: {error}"
+            ) from None
 
 
 def wait_for_job() -> str | None:

@@ -106,8 +106,12 @@ def _with_defaults(params: dict[str, Any]) -> dict[str, Any]:
     }
     request["TransformInput"] = {"CompressionType": "None", "SplitType": "None", **params["TransformInput"]}
     request["TransformOutput"] = {"AssembleWith": "None", **params["TransformOutput"]}
-    request["DataProcessing"] = {"InputFilter": "$", "OutputFilter": "$", "JoinSource": "None",
-                                 **params.get("DataProcessing", {})}
+    request["DataProcessing"] = {
+        "InputFilter": "$",
+        "OutputFilter": "$",
+        "JoinSource": "None",
+        **params.get("DataProcessing", {}),
+    }
     return request
 
 
@@ -115,19 +119,27 @@ def _check_request(request: dict[str, Any]) -> None:
     """Service-side rules the model cannot express, and what this emulator cannot honour, as ValidationExceptions."""
     source = request["TransformInput"]["DataSource"]["S3DataSource"]
     if source["S3DataType"] != "S3Prefix":
-        raise validation_error(f"S3DataType {source['S3DataType']} is not supported by sagemaker-emulator; supported: S3Prefix.")
-    for name, uri in (("TransformInput.DataSource.S3DataSource.S3Uri", source["S3Uri"]),
-                      ("TransformOutput.S3OutputPath", request["TransformOutput"]["S3OutputPath"])):
+        raise validation_error(
+            f"S3DataType {source['S3DataType']} is not supported by sagemaker-emulator; supported: S3Prefix."
+        )
+    for name, uri in (
+        ("TransformInput.DataSource.S3DataSource.S3Uri", source["S3Uri"]),
+        ("TransformOutput.S3OutputPath", request["TransformOutput"]["S3OutputPath"]),
+    ):
         if not uri.startswith("s3://"):
             raise validation_error(f"{name} must be an s3:// URL, got {uri!r}.")
     split = request["TransformInput"]["SplitType"]
     if split not in SUPPORTED_SPLIT_TYPES:
-        raise validation_error(f"SplitType {split} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_SPLIT_TYPES)}.")
+        raise validation_error(
+            f"SplitType {split} is not supported by sagemaker-emulator; supported: {', '.join(SUPPORTED_SPLIT_TYPES)}."
+        )
     payload = request["MaxPayloadInMB"]
     if payload > MAX_PAYLOAD_LIMIT_MB:
         raise validation_error(f"MaxPayloadInMB must be at most {MAX_PAYLOAD_LIMIT_MB}, got {payload}.")
     if payload == 0:
-        raise validation_error("MaxPayloadInMB 0 (streaming) is not supported by sagemaker-emulator or the XGBoost container; give 1 to 100.")
+        raise validation_error(
+            "MaxPayloadInMB 0 (streaming) is not supported by sagemaker-emulator or the XGBoost container; give 1 to 100."
+        )
     if request["MaxConcurrentTransforms"] < 1:
         raise validation_error("MaxConcurrentTransforms must be at least 1.")
     processing = request["DataProcessing"]
@@ -136,9 +148,13 @@ def _check_request(request: dict[str, Any]) -> None:
             JsonPath.parse(processing[member])
         except FilterSyntaxError as error:
             raise validation_error(f"DataProcessing.{member}: {error}.") from None
-    needs_records = processing["JoinSource"] == "Input" or processing["InputFilter"] != "$" or processing["OutputFilter"] != "$"
+    needs_records = (
+        processing["JoinSource"] == "Input" or processing["InputFilter"] != "$" or processing["OutputFilter"] != "$"
+    )
     if needs_records and split != "Line":
-        raise validation_error("DataProcessing filters and JoinSource=Input need records: set TransformInput.SplitType to Line.")
+        raise validation_error(
+            "DataProcessing filters and JoinSource=Input need records: set TransformInput.SplitType to Line."
+        )
 
 
 class TransformJobs(JobTable[TransformJob]):
@@ -152,8 +168,12 @@ class TransformJobs(JobTable[TransformJob]):
         _check_request(request)
         backend = self.backend
         with backend.lock:
-            job = TransformJob(name=params["TransformJobName"], arn=backend.arn(self.kind, params["TransformJobName"]),
-                               request=request, creation_time=time.time())
+            job = TransformJob(
+                name=params["TransformJobName"],
+                arn=backend.arn(self.kind, params["TransformJobName"]),
+                request=request,
+                creation_time=time.time(),
+            )
             model = backend.models.get(params["ModelName"]).request
             stop = self.add(job, params.get("Tags"))
             run = TransformRun(backend, job, model, stop, backend.faults.take_transform_failure())
@@ -174,8 +194,14 @@ class TransformJobs(JobTable[TransformJob]):
 class TransformRun:
     """One job's work, on its own thread; every way it ends sets a final status."""
 
-    def __init__(self, backend: SageMakerBackend, job: TransformJob, model: dict[str, Any], stop: threading.Event,
-                 injected_failure: str | None) -> None:
+    def __init__(
+        self,
+        backend: SageMakerBackend,
+        job: TransformJob,
+        model: dict[str, Any],
+        stop: threading.Event,
+        injected_failure: str | None,
+    ) -> None:
         self.backend = backend
         self.settings = backend.settings
         self.job = job
@@ -236,8 +262,9 @@ class TransformRun:
         self._check_output_bucket(s3)
         keys, prefix, bucket = self._input_objects(s3)
         self._log(f"Loaded model into {self._container()['Image']}; transforming {len(keys)} object(s)")
-        with ThreadPoolExecutor(max_workers=self.request["MaxConcurrentTransforms"],
-                                thread_name_prefix=f"transform-{self.job.name}") as pool:
+        with ThreadPoolExecutor(
+            max_workers=self.request["MaxConcurrentTransforms"], thread_name_prefix=f"transform-{self.job.name}"
+        ) as pool:
             for key in keys:
                 if self.stop.is_set():
                     return "Stopped"
@@ -252,8 +279,10 @@ class TransformRun:
         try:
             version = resolve_image(container["Image"])
         except UnsupportedImageError as error:
-            raise TransformFailure(f"ClientError: Image {container['Image']} of model {self.model['ModelName']} "
-                                   f"cannot run a transform job: {error}") from None
+            raise TransformFailure(
+                f"ClientError: Image {container['Image']} of model {self.model['ModelName']} "
+                f"cannot run a transform job: {error}"
+            ) from None
         with tempfile.TemporaryDirectory(prefix="transform-", dir=self.backend.workdir) as tmp:
             try:
                 if container.get("ModelDataUrl"):
@@ -263,8 +292,10 @@ class TransformRun:
                 raise TransformFailure(f"ClientError: {error}") from None
             except ModelLoadError as error:
                 self._log(f"Failed to load the model: {error}")
-                raise TransformFailure("ClientError: The model container did not pass the ping health check. "
-                                       "See job logs for more information.") from None
+                raise TransformFailure(
+                    "ClientError: The model container did not pass the ping health check. "
+                    "See job logs for more information."
+                ) from None
 
     def _check_output_bucket(self, s3: Any) -> None:
         output = self.request["TransformOutput"]["S3OutputPath"]
@@ -284,13 +315,16 @@ class TransformRun:
         except (BotoCoreError, ClientError):
             keys = []
         if not keys:
-            raise TransformFailure(f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. '
-                                   f"Please ensure that the bucket exists in the selected region ({self.settings.region}) "
-                                   "and that objects exist under that S3 prefix.")
+            raise TransformFailure(
+                f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. '
+                f"Please ensure that the bucket exists in the selected region ({self.settings.region}) "
+                "and that objects exist under that S3 prefix."
+            )
         return sorted(keys), prefix, bucket
 
-    def _transform_object(self, s3: Any, pool: ThreadPoolExecutor, service: ScoringService, bucket: str,
-                          key: str, relative: str) -> None:
+    def _transform_object(
+        self, s3: Any, pool: ThreadPoolExecutor, service: ScoringService, bucket: str, key: str, relative: str
+    ) -> None:
         source = self.request["TransformInput"]
         output = self.request["TransformOutput"]
         processing = self.request["DataProcessing"]
@@ -304,12 +338,17 @@ class TransformRun:
         try:
             records = split_records(data, source["SplitType"])
             input_filter = JsonPath.parse(processing["InputFilter"])
-            sent = records if input_filter.identity else [
-                render_record(input_filter.apply(parse_record(r, content_type)), content_type) for r in records]
+            sent = (
+                records
+                if input_filter.identity
+                else [render_record(input_filter.apply(parse_record(r, content_type)), content_type) for r in records]
+            )
             groups = list(batches(sent, self.request["BatchStrategy"], self.request["MaxPayloadInMB"] * MIB))
         except RecordError as error:
             self._log(f"{bucket}/{key}: ClientError: {error}", data_log=True)
-            raise TransformFailure(f"ClientError: {error} (object s3://{bucket}/{key}). See job logs for more information.") from None
+            raise TransformFailure(
+                f"ClientError: {error} (object s3://{bucket}/{key}). See job logs for more information."
+            ) from None
         futures = [pool.submit(self._invoke, service, b"\n".join(group), content_type, accept) for group in groups]
         answers = []
         for future in futures:
@@ -319,7 +358,9 @@ class TransformRun:
                 return
             status, body = future.result()
             if status >= 400:
-                self._log(f"{bucket}/{key}: {'ClientError' if status < 500 else 'ServerError'}: {status}", data_log=True)
+                self._log(
+                    f"{bucket}/{key}: {'ClientError' if status < 500 else 'ServerError'}: {status}", data_log=True
+                )
                 self._log(f"{bucket}/{key}: {body.decode('utf-8', errors='replace')[:2000]}", data_log=True)
                 kind = "ClientError" if status < 500 else "AlgorithmError"
                 raise TransformFailure(f"{kind}: See job logs for more information")
@@ -330,10 +371,14 @@ class TransformRun:
         try:
             s3.put_object(Bucket=destination_bucket, Key=destination, Body=body)
         except (BotoCoreError, ClientError) as error:
-            raise TransformFailure(f"ClientError: Failed to upload s3://{destination_bucket}/{destination}: {error}") from None
+            raise TransformFailure(
+                f"ClientError: Failed to upload s3://{destination_bucket}/{destination}: {error}"
+            ) from None
 
     @staticmethod
-    def _invoke(service: ScoringService, payload: bytes, content_type: str | None, accept: str | None) -> tuple[int, bytes]:
+    def _invoke(
+        service: ScoringService, payload: bytes, content_type: str | None, accept: str | None
+    ) -> tuple[int, bytes]:
         result = service.invoke(payload, content_type, accept)
         return result.status, result.body
 
@@ -351,11 +396,13 @@ class TransformRun:
         try:
             for group, answer in zip(groups, answers):
                 outputs = answer_records(answer, accept)
-                inputs = records[position:position + len(group)]
+                inputs = records[position : position + len(group)]
                 position += len(group)
                 if joining and len(outputs) != len(inputs):
-                    raise RecordError(f"The answer holds {len(outputs)} records for {len(inputs)} input records, "
-                                      "so JoinSource=Input cannot join them")
+                    raise RecordError(
+                        f"The answer holds {len(outputs)} records for {len(inputs)} input records, "
+                        "so JoinSource=Input cannot join them"
+                    )
                 for original, output in zip(inputs, outputs) if joining else ((None, o) for o in outputs):
                     if not joining and output_filter.identity:
                         lines.append(output)

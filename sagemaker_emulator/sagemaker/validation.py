@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -147,13 +147,16 @@ def _coerce(value: Any, shape: Shape, path: str) -> Any:
     wrong_bool = isinstance(value, bool) and shape.type_name != "boolean"
     where = path or "request"
     if not isinstance(value, expected) or wrong_bool:
-        raise SageMakerError("SerializationException", f"Expected {shape.type_name} at '{where}', got {type(value).__name__}")
+        raise SageMakerError(
+            "SerializationException", f"Expected {shape.type_name} at '{where}', got {type(value).__name__}"
+        )
     if shape.type_name == "timestamp":
         return _epoch_seconds(value, where)
     if isinstance(shape, StructureShape):
         return {
             name: _coerce(item, shape.members[name], f"{path}.{_camel(name)}" if path else _camel(name))
-            if name in shape.members and item is not None else item
+            if name in shape.members and item is not None
+            else item
             for name, item in value.items()
         }
     if isinstance(shape, ListShape):
@@ -172,9 +175,11 @@ def _epoch_seconds(value: int | float | str, where: str) -> float:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise SageMakerError("SerializationException", f"Cannot parse {_render(value)} at '{where}' as a timestamp "
-                                 "(epoch seconds or ISO 8601)") from None
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+            raise SageMakerError(
+                "SerializationException",
+                f"Cannot parse {_render(value)} at '{where}' as a timestamp (epoch seconds or ISO 8601)",
+            ) from None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     if not math.isfinite(value):
         raise SageMakerError("SerializationException", f"Timestamp at '{where}' must be finite")
     return float(value)

@@ -37,10 +37,16 @@ class Interval:
         )
 
     def __str__(self) -> str:
-        low = f"({self.min_open}, " if self.min_open is not None else (
-            f"[{self.min_closed}, " if self.min_closed is not None else "(-inf, ")
-        high = f"{self.max_open})" if self.max_open is not None else (
-            f"{self.max_closed}]" if self.max_closed is not None else "+inf)")
+        low = (
+            f"({self.min_open}, "
+            if self.min_open is not None
+            else (f"[{self.min_closed}, " if self.min_closed is not None else "(-inf, ")
+        )
+        high = (
+            f"{self.max_open})"
+            if self.max_open is not None
+            else (f"{self.max_closed}]" if self.max_closed is not None else "+inf)")
+        )
         return low + high
 
 
@@ -302,4 +308,3 @@ def is_json(text: str) -> bool:
     except (ValueError, TypeError):
         return False
     return True
-

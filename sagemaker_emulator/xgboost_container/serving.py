@@ -177,8 +177,11 @@ def _parse_accept(accept: str | None) -> str:
 
 def execution_parameters() -> dict[str, Any]:
     """GET /execution-parameters: what Batch Transform uses when the job does not say (one worker per CPU)."""
-    return {"MaxConcurrentTransforms": os.cpu_count() or 1, "BatchStrategy": "MultiRecord",
-            "MaxPayloadInMB": MAX_CONTENT_LENGTH // (1024 * 1024)}
+    return {
+        "MaxConcurrentTransforms": os.cpu_count() or 1,
+        "BatchStrategy": "MultiRecord",
+        "MaxPayloadInMB": MAX_CONTENT_LENGTH // (1024 * 1024),
+    }
 
 
 class ScoringService:
@@ -197,8 +200,11 @@ class ScoringService:
     def from_model_dir(cls, model_dir: Path, version: ContainerVersion) -> ScoringService:
         """Load every non-hidden file at the root of the extracted model.tar.gz (several files = an ensemble)."""
         model_dir = Path(model_dir)
-        files = sorted(p for p in model_dir.iterdir() if p.is_file() and not p.name.startswith(".")) if (
-            model_dir.is_dir()) else []
+        files = (
+            sorted(p for p in model_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+            if (model_dir.is_dir())
+            else []
+        )
         if not files:
             raise ModelLoadError(
                 f"No model file found in the model artefact ({model_dir}): model.tar.gz must hold {MODEL_NAME} "

@@ -174,8 +174,11 @@ def _train_job(
     if tuning_metric:
         out.info(f"Setting up HPO optimized metric to be : {tuning_metric.split(':')[1]}")
     eval_metric = params.get("eval_metric")
-    wanted = sorted(set(tuning_metrics) | set(eval_metric)) if tuning_metrics and eval_metric else (
-        tuning_metrics or eval_metric or [])
+    wanted = (
+        sorted(set(tuning_metrics) | set(eval_metric))
+        if tuning_metrics and eval_metric
+        else (tuning_metrics or eval_metric or [])
+    )
     builtin, computed = split_eval_metrics(wanted)
     if builtin:
         params["eval_metric"] = builtin

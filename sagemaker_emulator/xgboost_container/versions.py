@@ -102,9 +102,7 @@ def resolve_image(image_uri: str) -> ContainerVersion:
     match = _IMAGE.match(image_uri.strip())
     if match and match["tag"] in VERSIONS:
         return VERSIONS[match["tag"]]
-    supported = ", ".join(
-        f"<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:{tag}" for tag in SUPPORTED_TAGS
-    )
+    supported = ", ".join(f"<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:{tag}" for tag in SUPPORTED_TAGS)
     raise UnsupportedImageError(
         f"Image '{image_uri}' is not supported by this SageMaker emulator. Supported images: {supported} "
         f"(e.g. sagemaker.core.image_uris.retrieve('xgboost', region, '{SUPPORTED_TAGS[-1]}'))."

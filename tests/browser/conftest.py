@@ -30,8 +30,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """`up` through the command line, so this also checks that the stack outlives the `up` process."""
     require_chromium()
     stack = Stack(home=tmp_path_factory.mktemp("local-airflow"), port=free_port(), emulator_port=free_port())
-    command = [sys.executable, "-m", "tools.local_airflow", "--home", str(stack.home), "--port", str(stack.port),
-               "--emulator-port", str(stack.emulator_port)]
+    command = [
+        sys.executable,
+        "-m",
+        "tools.local_airflow",
+        "--home",
+        str(stack.home),
+        "--port",
+        str(stack.port),
+        "--emulator-port",
+        str(stack.emulator_port),
+    ]
     env = {**os.environ, "BANKML_SCHEDULE": SCHEDULE, "BANKML_TASK_RETRIES": "0"}
     started = subprocess.run([*command, "up"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     try:

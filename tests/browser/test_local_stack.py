@@ -16,12 +16,11 @@ import boto3
 import httpx
 import pytest
 
+from tests.airflow_api import AirflowApi
+from tests.browser.chromium import ARTIFACTS
 from tools.airflow_home import DAG_ID
 from tools.emulator_process import free_port, is_healthy
 from tools.local_airflow import Login, Stack, StackError, login, running, up
-
-from tests.airflow_api import AirflowApi
-from tests.browser.chromium import ARTIFACTS
 
 from .ui_flow import CHANGED_PARAMS, sign_in, trigger_from_the_ui_and_read_the_evaluation
 
@@ -44,7 +43,9 @@ def test_the_scheduler_starts_a_scheduled_run_that_succeeds(api: AirflowApi) -> 
     assert set(states) == dag_tasks, states
     # the default evaluation=endpoint: the Batch Transform path is skipped by choose_evaluation
     assert {task: state for task, state in states.items() if state != "success"} == {
-        "transform": "skipped", "evaluate_transform": "skipped"}, states
+        "transform": "skipped",
+        "evaluate_transform": "skipped",
+    }, states
 
 
 def test_up_again_starts_nothing_and_gives_the_same_login(stack: Stack) -> None:
@@ -92,8 +93,11 @@ def test_the_stack_listens_on_loopback_only_and_keeps_its_secrets_private(stack:
         root = psutil.Process(int(record["pid"]))
         for process in (root, *root.children(recursive=True)):
             try:
-                listening += [(process.name(), c.laddr.ip, c.laddr.port)
-                              for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+                listening += [
+                    (process.name(), c.laddr.ip, c.laddr.port)
+                    for c in process.net_connections(kind="inet")
+                    if c.status == psutil.CONN_LISTEN
+                ]
             except psutil.Error:
                 pass
     assert listening, "the api-server and the emulator listen somewhere"
@@ -105,9 +109,15 @@ def test_the_stack_listens_on_loopback_only_and_keeps_its_secrets_private(stack:
 
 @pytest.mark.timeout(900)
 def test_trigger_from_the_ui_with_a_changed_param_and_read_the_evaluation_log(
-        api: AirflowApi, stack: Stack, credentials: Login, page) -> None:
-    s3 = boto3.client("s3", endpoint_url=stack.emulator_url, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    api: AirflowApi, stack: Stack, credentials: Login, page
+) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     document = trigger_from_the_ui_and_read_the_evaluation(page, credentials, api, s3, RUN_TIMEOUT)
     # The changed Params reached the tasks: the saved evaluation names them.
     assert {k: document[k] for k in CHANGED_PARAMS} == CHANGED_PARAMS

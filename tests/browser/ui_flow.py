@@ -31,8 +31,9 @@ def sign_in(page: Any, credentials: Login, screenshot: Path | None = None) -> No
     page.wait_for_url(f"{credentials.url}/")
 
 
-def trigger_from_the_ui_and_read_the_evaluation(page: Any, credentials: Login, api: AirflowApi, s3: Any,
-                                                run_timeout: float, shots: str = "") -> dict:
+def trigger_from_the_ui_and_read_the_evaluation(
+    page: Any, credentials: Login, api: AirflowApi, s3: Any, run_timeout: float, shots: str = ""
+) -> dict:
     """Returns the run's metrics.json (read from ``s3``); asserts each step on the way."""
     url = credentials.url
     sign_in(page, credentials, screenshot=ARTIFACTS / f"{shots}01-login.png")
@@ -49,8 +50,9 @@ def trigger_from_the_ui_and_read_the_evaluation(page: Any, credentials: Login, a
     page.get_by_role("option", name=CHANGED_PARAMS["feature_set"], exact=True).click()
     form.locator("input[name=element_min_auc]").fill(str(CHANGED_PARAMS["min_auc"]))
     page.screenshot(path=ARTIFACTS / f"{shots}03-trigger-form.png", full_page=True)
-    with page.expect_response(lambda r: r.url.endswith(f"/dags/{DAG_ID}/dagRuns")
-                              and r.request.method == "POST") as posted:
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/dags/{DAG_ID}/dagRuns") and r.request.method == "POST"
+    ) as posted:
         form.get_by_role("button", name="Trigger", exact=True).click()
     assert posted.value.ok, posted.value.text()
     triggered = posted.value.json()

@@ -47,5 +47,10 @@ def api(stack: ComposeStack) -> AirflowApi:
 
 
 def aws_client(stack: ComposeStack, name: str):
-    return boto3.client(name, endpoint_url=stack.emulator_url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        name,
+        endpoint_url=stack.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )

@@ -72,22 +72,38 @@ class ComposeStack:
         return f"http://127.0.0.1:{self.emulator_port}"
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-        env = {**os.environ, "COMPOSE_PROJECT_NAME": PROJECT, "BANKML_ENV_FILE": str(self.env_file),
-               "AIRFLOW_API_PORT": str(self.api_port), "BANKML_EMULATOR_PORT": str(self.emulator_port),
-               "_AIRFLOW_WWW_USER_USERNAME": self.login.username,
-               "_AIRFLOW_WWW_USER_PASSWORD": self.login.password}
-        done = subprocess.run(["docker", "compose", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+        env = {
+            **os.environ,
+            "COMPOSE_PROJECT_NAME": PROJECT,
+            "BANKML_ENV_FILE": str(self.env_file),
+            "AIRFLOW_API_PORT": str(self.api_port),
+            "BANKML_EMULATOR_PORT": str(self.emulator_port),
+            "_AIRFLOW_WWW_USER_USERNAME": self.login.username,
+            "_AIRFLOW_WWW_USER_PASSWORD": self.login.password,
+        }
+        done = subprocess.run(
+            ["docker", "compose", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
         if check and done.returncode != 0:
-            raise ComposeError(f"`docker compose {' '.join(args)}` exited {done.returncode}:\n"
-                               f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+            raise ComposeError(
+                f"`docker compose {' '.join(args)}` exited {done.returncode}:\n"
+                f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+            )
         return done
 
     def up(self, timeout: int = 900) -> None:
         """Build the image, start everything with two workers, wait until every service is healthy."""
         self.compose("build", timeout=timeout)
-        self.compose("up", "--detach", "--wait", "--wait-timeout", str(timeout),
-                     "--scale", f"{WORKER}={WORKERS}", timeout=timeout + 60)
+        self.compose(
+            "up",
+            "--detach",
+            "--wait",
+            "--wait-timeout",
+            str(timeout),
+            "--scale",
+            f"{WORKER}={WORKERS}",
+            timeout=timeout + 60,
+        )
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", timeout=300)

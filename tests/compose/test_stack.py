@@ -21,8 +21,16 @@ pytestmark = [pytest.mark.compose, pytest.mark.timeout(3600)]
 
 RUN_TIMEOUT = 1800  # a deadline, not a speed check: a run took 15+ min at load 36 on 2 cores
 CONF = {"min_auc": 0.75, "xgboost_version": "1.7-1"}
-LONG_RUNNING = {"postgres", "redis", "sagemaker-emulator", "airflow-apiserver", "airflow-scheduler",
-                "airflow-dag-processor", "airflow-triggerer", WORKER}
+LONG_RUNNING = {
+    "postgres",
+    "redis",
+    "sagemaker-emulator",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    WORKER,
+}
 
 
 def test_every_long_running_service_is_healthy_with_two_workers(stack: ComposeStack) -> None:
@@ -34,8 +42,11 @@ def test_every_long_running_service_is_healthy_with_two_workers(stack: ComposeSt
 
 def test_the_workers_read_the_celery_settings_of_the_compose_file(stack: ComposeStack) -> None:
     """The Celery provider's options, which tests/deploy cannot check without the provider."""
-    for option, expected in [("broker_url", "redis://:@redis:6379/0"), ("worker_concurrency", "1"),
-                             ("result_backend", "db+postgresql://airflow:airflow@postgres/airflow")]:
+    for option, expected in [
+        ("broker_url", "redis://:@redis:6379/0"),
+        ("worker_concurrency", "1"),
+        ("result_backend", "db+postgresql://airflow:airflow@postgres/airflow"),
+    ]:
         done = stack.compose("exec", "-T", WORKER, "airflow", "config", "get-value", "celery", option)
         assert done.stdout.strip() == expected, (option, done.stdout, done.stderr)
 
@@ -69,8 +80,9 @@ def test_api_run_with_changed_params_survives_a_scheduler_restart(api: AirflowAp
 
 def test_the_run_s_tasks_ran_on_both_workers(stack: ComposeStack, api: AirflowApi, api_run: str) -> None:
     ran_on = {task: ti["hostname"] for task, ti in api.task_instances(api_run).items()}
-    (ARTIFACTS / "hostnames.json").write_text(json.dumps(
-        {"workers": stack.hostnames(WORKER), "tasks": ran_on}, indent=2))
+    (ARTIFACTS / "hostnames.json").write_text(
+        json.dumps({"workers": stack.hostnames(WORKER), "tasks": ran_on}, indent=2)
+    )
     assert set(ran_on.values()) == set(stack.hostnames(WORKER)), ran_on
 
 
@@ -81,7 +93,8 @@ def test_evaluate_log_read_through_the_api_has_the_confusion_matrix(api: Airflow
 
 
 def test_metrics_json_is_in_the_emulator_s3_with_the_changed_params(
-        stack: ComposeStack, api: AirflowApi, api_run: str) -> None:
+    stack: ComposeStack, api: AirflowApi, api_run: str
+) -> None:
     uri = urlparse(api.xcom(api_run, "evaluate")["metrics_uri"])
     body = aws_client(stack, "s3").get_object(Bucket=uri.netloc, Key=uri.path.lstrip("/"))["Body"].read()
     document = json.loads(body)
@@ -90,18 +103,24 @@ def test_metrics_json_is_in_the_emulator_s3_with_the_changed_params(
     assert document["metrics"]["roc_auc"] >= CONF["min_auc"] and "cost" in document
 
 
-def test_trigger_from_the_compose_ui_and_read_the_evaluation_log(
-        stack: ComposeStack, api: AirflowApi, page) -> None:
+def test_trigger_from_the_compose_ui_and_read_the_evaluation_log(stack: ComposeStack, api: AirflowApi, page) -> None:
     document = trigger_from_the_ui_and_read_the_evaluation(
-        page, stack.login, api, aws_client(stack, "s3"), RUN_TIMEOUT, shots="compose-")
+        page, stack.login, api, aws_client(stack, "s3"), RUN_TIMEOUT, shots="compose-"
+    )
     assert {k: document[k] for k in CHANGED_PARAMS} == CHANGED_PARAMS
 
 
 def test_init_fails_loudly_when_the_migration_fails(stack: ComposeStack) -> None:
     done = stack.compose(
-        "run", "--rm", "--no-deps", "--env",
+        "run",
+        "--rm",
+        "--no-deps",
+        "--env",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://airflow:wrong-password@postgres/airflow",
-        "airflow-init", check=False, timeout=300)
+        "airflow-init",
+        check=False,
+        timeout=300,
+    )
     output = done.stdout + done.stderr
     assert done.returncode != 0, output[-3000:]
     assert "password authentication failed" in output

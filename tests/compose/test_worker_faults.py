@@ -26,8 +26,12 @@ SLOW_SCORING = {"invocation_latency": {"seconds": 6, "count": 7}}
 
 
 def _arm(stack: ComposeStack, faults: dict) -> None:
-    request = urllib.request.Request(f"{stack.emulator_url}/_emulator/faults", data=json.dumps(faults).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{stack.emulator_url}/_emulator/faults",
+        data=json.dumps(faults).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     urllib.request.urlopen(request, timeout=10).close()
 
 

@@ -192,7 +192,8 @@ def test_airflow_environment_names_real_config_options(services: dict[str, Any])
     options = [name.split("__")[1:] for name in names if name.startswith("AIRFLOW__") and "__CELERY__" not in name]
 
     unknown = [
-        f"{section}.{key}" for section, key in options
+        f"{section}.{key}"
+        for section, key in options
         if key.lower() not in config.get(section.lower(), {}).get("options", {})
     ]
 

@@ -82,9 +82,7 @@ def test_requirements_are_installed_with_pip_as_the_airflow_user(steps: list[tup
     assert "--no-cache-dir" in words
 
 
-@pytest.mark.parametrize(
-    "path", ["Dockerfile", "docker-compose.yaml", "deploy/local.env", "deploy/aws.env.example"]
-)
+@pytest.mark.parametrize("path", ["Dockerfile", "docker-compose.yaml", "deploy/local.env", "deploy/aws.env.example"])
 def test_no_pip_install_at_container_start(path: str) -> None:
     assert "_PIP_ADDITIONAL_REQUIREMENTS" not in (ROOT / path).read_text()
 

@@ -99,9 +99,7 @@ def test_permission_policy_is_accepted_by_iam(iam_client, path: Path) -> None:
 
 
 def test_trust_policy_is_accepted_by_iam_and_by_preflight(iam_client) -> None:
-    iam_client.create_role(
-        RoleName="bankml-sagemaker-execution", AssumeRolePolicyDocument=EXECUTION_TRUST.read_text()
-    )
+    iam_client.create_role(RoleName="bankml-sagemaker-execution", AssumeRolePolicyDocument=EXECUTION_TRUST.read_text())
 
     assert check_role(iam_client, parse_role_arn(ROLE_ARN), "123456789012") == ROLE_ARN
 
@@ -186,8 +184,12 @@ AIRFLOW_MUST_NOT = [
     ("other bucket", "s3:GetObject", f"arn:aws:s3:::another-bucket/{RUN}/data/train/train.csv", {}),
     ("delete objects", "s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/{RUN}/data/train/train.csv", {}),
     ("pass role to ec2", "iam:PassRole", ROLE_ARN, {"iam:PassedToService": "ec2.amazonaws.com"}),
-    ("pass another role", "iam:PassRole", "arn:aws:iam::123456789012:role/admin",
-     {"iam:PassedToService": "sagemaker.amazonaws.com"}),
+    (
+        "pass another role",
+        "iam:PassRole",
+        "arn:aws:iam::123456789012:role/admin",
+        {"iam:PassedToService": "sagemaker.amazonaws.com"},
+    ),
     ("other log group", "logs:GetLogEvents", log_group("/aws/lambda/payroll", "x"), {}),
     ("foreign registry", "sagemaker:CreateModelPackage", sm("model-package", "fraud-models/7"), {}),
     ("approving by hand", "sagemaker:UpdateModelPackage", sm("model-package", "bankml-economic/3"), {}),
@@ -201,7 +203,8 @@ def test_airflow_policy_allows_every_call_the_dag_makes(action: str, resource: s
 
 
 @pytest.mark.parametrize(
-    ("action", "resource", "context"), [case[1:] for case in AIRFLOW_MUST_NOT],
+    ("action", "resource", "context"),
+    [case[1:] for case in AIRFLOW_MUST_NOT],
     ids=[case[0] for case in AIRFLOW_MUST_NOT],
 )
 def test_airflow_policy_denies_what_the_dag_does_not_need(action: str, resource: str, context: dict) -> None:
@@ -222,7 +225,10 @@ def test_only_list_and_identity_actions_use_a_star_resource() -> None:
     }
 
     assert star_actions == {
-        "sts:GetCallerIdentity", "sagemaker:ListModels", "sagemaker:ListEndpointConfigs", "sagemaker:ListEndpoints",
+        "sts:GetCallerIdentity",
+        "sagemaker:ListModels",
+        "sagemaker:ListEndpointConfigs",
+        "sagemaker:ListEndpoints",
         "sagemaker:ListModelPackages",
     }
 
@@ -255,7 +261,8 @@ def test_execution_role_allows_what_training_and_hosting_need(action: str, resou
 
 
 @pytest.mark.parametrize(
-    ("action", "resource", "context"), [case[1:] for case in EXECUTION_MUST_NOT],
+    ("action", "resource", "context"),
+    [case[1:] for case in EXECUTION_MUST_NOT],
     ids=[case[0] for case in EXECUTION_MUST_NOT],
 )
 def test_execution_role_denies_the_rest(action: str, resource: str, context: dict) -> None:

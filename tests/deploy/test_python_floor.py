@@ -20,8 +20,9 @@ def test_make_refuses_an_older_interpreter_before_building_anything(tmp_path: Pa
     old.write_text('#!/bin/sh\n[ "$1" = "-V" ] && echo "Python 3.11.2"\nexit 1\n')
     old.chmod(0o755)
     venv = tmp_path / "venv"
-    completed = subprocess.run(["make", "-s", "-B", "venv", f"PYTHON={old}", f"VENV={venv}"], cwd=ROOT,
-                               capture_output=True, text=True)
+    completed = subprocess.run(
+        ["make", "-s", "-B", "venv", f"PYTHON={old}", f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True
+    )
     assert completed.returncode != 0
     assert "bankml needs Python 3.11.4 or newer" in completed.stderr
     assert "Python 3.11.2" in completed.stderr

@@ -16,8 +16,8 @@ import json
 import os
 import sys
 import traceback
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -78,8 +78,12 @@ def run_batch(batch_file: Path) -> None:
                 returncode = 1
         after = _latest_run_id(dag_id)
         with results.open("a") as out:  # a refused --conf creates no run
-            out.write(json.dumps({"name": entry["name"], "run_id": after if after != before else None,
-                                  "returncode": returncode}) + "\n")
+            out.write(
+                json.dumps(
+                    {"name": entry["name"], "run_id": after if after != before else None, "returncode": returncode}
+                )
+                + "\n"
+            )
 
 
 if __name__ == "__main__":

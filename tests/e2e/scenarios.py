@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from bankml.teardown import run_resources
 
+from bankml.teardown import run_resources
 from tools.airflow_home import ROOT, DagTestResult, airflow_env, migrate, run_states
 from tools.demo_report import task_log
 from tools.emulator_process import BUCKET, EmulatorProcess
@@ -30,8 +30,9 @@ EMULATOR_START_SECONDS = 300
 
 
 def clients(endpoint_url: str) -> dict[str, Any]:
-    kwargs = dict(endpoint_url=endpoint_url, region_name="us-east-1",
-                  aws_access_key_id="test", aws_secret_access_key="test")
+    kwargs = dict(
+        endpoint_url=endpoint_url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
     return {name: boto3.client(name, **kwargs) for name in ("sagemaker", "s3", "logs")}
 
 
@@ -65,8 +66,10 @@ class Outcome:
         return task_log(self.result.output, task_id)
 
     def explain(self) -> str:
-        return f"{self.scenario.name}: state={self.result.run_state} tasks={self.result.task_states}\n" \
-               f"{self.result.output[-6000:]}"
+        return (
+            f"{self.scenario.name}: state={self.result.run_state} tasks={self.result.task_states}\n"
+            f"{self.result.output[-6000:]}"
+        )
 
     def query(self, sql: str, *parameters: object) -> list[tuple]:
         """Rows of this run from the metadata DB; ``sql`` filters on ``run_id = ?`` first."""
@@ -76,8 +79,7 @@ class Outcome:
 
 def _xcoms(home: Path, run_id: str | None) -> dict[str, Any]:
     with sqlite3.connect(home / "airflow.db") as db:
-        rows = db.execute("SELECT task_id, value FROM xcom WHERE key='return_value' AND run_id=?",
-                          (run_id,)).fetchall()
+        rows = db.execute("SELECT task_id, value FROM xcom WHERE key='return_value' AND run_id=?", (run_id,)).fetchall()
     values = {}
     for task_id, raw in rows:
         value = json.loads(raw) if raw is not None else None
@@ -115,9 +117,20 @@ def _run_batches(batches: list[list[Run]], template: Path, workdir: Path) -> lis
         entries = [_entry(scenario, emulator, home) for scenario, emulator in batch]
         batch_file = home / "batch.json"
         batch_file.write_text(json.dumps(entries))
-        processes.append((home, batch, subprocess.Popen([sys.executable, "-m", "tests.e2e.dag_batch", str(batch_file)],
-                                                        cwd=ROOT, env=entries[0]["env"], stdin=subprocess.DEVNULL,
-                                                        stdout=subprocess.DEVNULL, stderr=(home / "batch.err").open("wb"))))
+        processes.append(
+            (
+                home,
+                batch,
+                subprocess.Popen(
+                    [sys.executable, "-m", "tests.e2e.dag_batch", str(batch_file)],
+                    cwd=ROOT,
+                    env=entries[0]["env"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=(home / "batch.err").open("wb"),
+                ),
+            )
+        )
     outcomes = []
     for home, batch, process in processes:
         try:
@@ -130,8 +143,10 @@ def _run_batches(batches: list[list[Run]], template: Path, workdir: Path) -> lis
         run_ids = {r["name"]: r for r in map(json.loads, results.read_text().splitlines())} if results.exists() else {}
         for scenario, emulator in batch:
             if scenario.name not in run_ids:
-                raise AssertionError(f"batch {home} ended ({process.returncode}) before running {scenario.name}:\n"
-                                     f"{(home / 'batch.err').read_text()[-4000:]}")
+                raise AssertionError(
+                    f"batch {home} ended ({process.returncode}) before running {scenario.name}:\n"
+                    f"{(home / 'batch.err').read_text()[-4000:]}"
+                )
             outcomes.append(_outcome(scenario, emulator, home, run_ids[scenario.name]))
     return outcomes
 
@@ -159,7 +174,19 @@ def _outcome(scenario: Scenario, emulator: EmulatorProcess, home: Path, ran: dic
     own = [k for k in keys if plan is None or f"/{plan['run_key']}/" in f"/{k}"]  # other runs of a sequence
     documents = {
         key.rsplit("/", 1)[-1]: json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read())
-        for key in own if key.endswith(".json")
+        for key in own
+        if key.endswith(".json")
     }
-    return Outcome(scenario, home, run_id, result, plan, {k: v for k, v in leftovers.items() if v},
-                   everything, keys, xcom, documents, after_value)
+    return Outcome(
+        scenario,
+        home,
+        run_id,
+        result,
+        plan,
+        {k: v for k, v in leftovers.items() if v},
+        everything,
+        keys,
+        xcom,
+        documents,
+        after_value,
+    )

@@ -19,8 +19,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 def demo(conf: dict, output: Path) -> subprocess.CompletedProcess[str]:
     """`make demo`'s command; on a timeout its whole process group goes, the emulator it started too."""
     command = [sys.executable, "-m", "tools.demo", "--conf", json.dumps(conf), "--port", "0", "--output", str(output)]
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          start_new_session=True) as process:
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
         try:
             stdout, stderr = process.communicate(timeout=540)
         except subprocess.TimeoutExpired:
@@ -66,7 +67,8 @@ def test_a_failed_task_comes_first_with_its_cause_and_no_earlier_results(output:
 def test_a_refused_param_shows_airflows_message_and_that_nothing_was_created(output: Path) -> None:
     completed = demo({"min_auc": 2}, output)
     assert completed.returncode == 1
-    assert ("The run did not start: Invalid input for param min_auc: 2 is greater than the maximum of 1"
-            in completed.stderr)
+    assert (
+        "The run did not start: Invalid input for param min_auc: 2 is greater than the maximum of 1" in completed.stderr
+    )
     assert "Nothing was created" in completed.stderr
     assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == ["logs"]

@@ -11,18 +11,18 @@ import gzip
 import hashlib
 import re
 import threading
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from .scenarios import Outcome, Scenario, run_all
 from tests.paths import FULL_DATASET
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]  # a deadline for the whole matrix, not a speed check
+from .scenarios import Outcome, Scenario, run_all
 
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]  # a deadline for the whole matrix, not a speed check
 
 
 def _files() -> dict[str, bytes]:
@@ -63,28 +63,54 @@ def scenarios(url: str, files: dict[str, bytes]) -> list[Scenario]:
     return [
         Scenario("bad_checksum", conf={"data_url": f"{url}/tampered.csv"}),
         Scenario("bad_schema", conf={"data_url": f"{url}/renamed-column.csv", "data_sha256": renamed_sha}),
-        Scenario("upload_error", faults={"request_errors": {
-            "service": "s3", "method": "PUT", "path_contains": "/data/", "status": 500,
-            "code": "InternalError", "message": "We encountered an internal error.", "count": 1000}}),
-        Scenario("invalid_hyperparameter", conf={"hyperparameters": {
-            "num_round": "10", "eta": "1.5", "objective": "binary:logistic"}}),
+        Scenario(
+            "upload_error",
+            faults={
+                "request_errors": {
+                    "service": "s3",
+                    "method": "PUT",
+                    "path_contains": "/data/",
+                    "status": 500,
+                    "code": "InternalError",
+                    "message": "We encountered an internal error.",
+                    "count": 1000,
+                }
+            },
+        ),
+        Scenario(
+            "invalid_hyperparameter",
+            conf={"hyperparameters": {"num_round": "10", "eta": "1.5", "objective": "binary:logistic"}},
+        ),
         Scenario("training_failure", faults={"fail_next_training_job": "InternalServerError: injected"}),
-        Scenario("endpoint_failed", faults={"fail_next_endpoint": "The primary container for production "
-                                                                  "variant AllTraffic did not pass the ping health check."}),
-        Scenario("invocation_errors", faults={"invocation_errors": {
-            "after": 2, "count": 1000, "status": 500, "message": "injected model crash"}}),
+        Scenario(
+            "endpoint_failed",
+            faults={
+                "fail_next_endpoint": "The primary container for production "
+                "variant AllTraffic did not pass the ping health check."
+            },
+        ),
+        Scenario(
+            "invocation_errors",
+            faults={"invocation_errors": {"after": 2, "count": 1000, "status": 500, "message": "injected model crash"}},
+        ),
         Scenario("quality_gate", conf={"min_auc": 0.99}),
         # 7 payloads at 10 s each, one at a time: the 40 s timeout fires while scoring. Airflow's
         # timeout is a SIGALRM: one that lands in a weakref finalizer (seen at load 20, while the
         # task was still importing) is swallowed by Python, so leave room for a slow start.
-        Scenario("evaluate_timeout", env={"BANKML_EVALUATE_TIMEOUT_SECONDS": "40"},
-                 conf={"evaluation_workers": 1},
-                 faults={"invocation_latency": {"seconds": 10, "count": 1000}},
-                 after=lambda emulator, home: emulator.control("GET", "faults")),
+        Scenario(
+            "evaluate_timeout",
+            env={"BANKML_EVALUATE_TIMEOUT_SECONDS": "40"},
+            conf={"evaluation_workers": 1},
+            faults={"invocation_latency": {"seconds": 10, "count": 1000}},
+            after=lambda emulator, home: emulator.control("GET", "faults"),
+        ),
         # An emulator bug in the deployment thread: the endpoint must end Failed, not stay Creating.
         Scenario("deploy_crash", faults={"crash_next_endpoint": "injected bug"}),
-        Scenario("transform_failed", conf={"evaluation": "transform"},
-                 faults={"fail_next_transform_job": "InternalServerError: injected transform failure"}),
+        Scenario(
+            "transform_failed",
+            conf={"evaluation": "transform"},
+            faults={"fail_next_transform_job": "InternalServerError: injected transform failure"},
+        ),
     ]
 
 
@@ -183,7 +209,9 @@ def test_failed_endpoint_was_deleted_by_the_teardown(outcomes: dict[str, Outcome
 
 
 def _task_seconds(outcome: Outcome, task_id: str) -> float:
-    [(start, end)] = outcome.query("SELECT start_date, end_date FROM task_instance WHERE run_id=? AND task_id=?", task_id)
+    [(start, end)] = outcome.query(
+        "SELECT start_date, end_date FROM task_instance WHERE run_id=? AND task_id=?", task_id
+    )
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 

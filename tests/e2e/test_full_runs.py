@@ -30,7 +30,9 @@ def test_run_succeeds_and_leaves_nothing(runs: dict[str, Outcome], name: str) ->
     outcome = runs[name]
     assert outcome.result.run_state == "success", outcome.explain()
     skipped = {task: state for task, state in outcome.result.task_states.items() if state != "success"}
-    assert skipped == {"transform": "skipped", "evaluate_transform": "skipped"}, outcome.explain()  # evaluation=endpoint
+    assert skipped == {"transform": "skipped", "evaluate_transform": "skipped"}, (
+        outcome.explain()
+    )  # evaluation=endpoint
     assert outcome.leftovers == {}
     assert outcome.all_resources == {"endpoints": [], "endpoint_configs": [], "models": []}
 
@@ -43,10 +45,16 @@ def test_artifacts_are_under_the_run_prefix(runs: dict[str, Outcome], name: str)
     assert raw["key"] == f"bankml/raw/{raw['sha256']}.csv.gz"  # the raw cache, shared by runs
     keys = set(outcome.s3_keys) - {raw["key"]}
     assert all(k.startswith(prefix) for k in keys)
-    expected = {"data/train/train.csv", "data/test/test.csv", "evaluation/metrics.json",
-                "evaluation/confusion_matrix.png", "evaluation/roc_curve.png", "evaluation/gain_chart.png",
-                "evaluation/cost.json",
-                f"output/bankml-{outcome.plan['run_key']}/output/model.tar.gz"}
+    expected = {
+        "data/train/train.csv",
+        "data/test/test.csv",
+        "evaluation/metrics.json",
+        "evaluation/confusion_matrix.png",
+        "evaluation/roc_curve.png",
+        "evaluation/gain_chart.png",
+        "evaluation/cost.json",
+        f"output/bankml-{outcome.plan['run_key']}/output/model.tar.gz",
+    }
     if name == "economic":
         expected.add("data/validation/validation.csv")
     assert {prefix + k for k in expected} <= keys, sorted(keys)
@@ -82,8 +90,11 @@ def test_task_logs_tell_the_story(runs: dict[str, Outcome]) -> None:
     assert fallback and all("[warning" in line for line in fallback)  # offline here: the shipped copy
     train_log = outcome.log("train")
     assert "train-logloss" in train_log and "[99]" in train_log  # CloudWatch lines in the task log
-    for status in ("Starting - Preparing the instances", "Training - Training image download completed",
-                   "Completed - Training job completed"):  # status changes followed, not only the end
+    for status in (
+        "Starting - Preparing the instances",
+        "Training - Training image download completed",
+        "Completed - Training job completed",
+    ):  # status changes followed, not only the end
         assert status in train_log
     assert train_log.index("[99]") < train_log.index("Completed - Training job completed")
     evaluate_log = outcome.log("evaluate")
@@ -96,6 +107,17 @@ def test_task_logs_tell_the_story(runs: dict[str, Outcome]) -> None:
 
 def test_xcom_summary_is_small(runs: dict[str, Outcome]) -> None:
     summary = runs["economic"].task_xcom["evaluate"]
-    assert set(summary) == {"accuracy", "roc_auc", "f1", "rows", "evaluation_seconds", "metrics_uri", "gain_at_20",
-                            "model_package_arn", "model_version", "approval_status", "approval_reason"}
+    assert set(summary) == {
+        "accuracy",
+        "roc_auc",
+        "f1",
+        "rows",
+        "evaluation_seconds",
+        "metrics_uri",
+        "gain_at_20",
+        "model_package_arn",
+        "model_version",
+        "approval_status",
+        "approval_reason",
+    }
     assert (summary["model_version"], summary["approval_status"]) == (1, "Approved")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from .scenarios import clients
 from tools.airflow_home import AIRFLOW, DAG_ID, airflow_env, dags_test, migrate, run_states
 from tools.emulator_process import BUCKET, EmulatorProcess
+
+from .scenarios import clients
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -34,8 +35,9 @@ def test_janitor_deletes_what_a_killed_worker_left(airflow_template: Path, tmp_p
         env = airflow_env(home, emulator.url, BANKML_TASK_RETRIES="0", BANKML_BUCKET=BUCKET)
         sm = clients(emulator.url)["sagemaker"]
         with (home / "killed-run.log").open("wb") as log:
-            worker = subprocess.Popen([AIRFLOW, "dags", "test", DAG_ID], env=env, stdout=log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+            worker = subprocess.Popen(
+                [AIRFLOW, "dags", "test", DAG_ID], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             try:
                 _wait_for(lambda: run_states(home)[1].get("evaluate") == "running", 300, "evaluate to start")
                 time.sleep(2)  # in the middle of scoring
@@ -48,8 +50,9 @@ def test_janitor_deletes_what_a_killed_worker_left(airflow_template: Path, tmp_p
 
         janitor = dags_test(home, env, {"ttl_minutes": 240}, dag_id="bankml_janitor")
         assert janitor.run_state == "success", janitor.output[-4000:]
-        assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == endpoints, \
+        assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == endpoints, (
             "a young endpoint of a run that still looks alive is kept"
+        )
 
         # What the scheduler does to a zombie's run: it ends failed.
         with sqlite3.connect(home / "airflow.db") as db:

@@ -26,8 +26,13 @@ STUMP = {"num_round": "1", "max_depth": "1"}
 
 
 def _versions(emulator, home: Path):
-    sm = boto3.client("sagemaker", endpoint_url=emulator.url, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    sm = boto3.client(
+        "sagemaker",
+        endpoint_url=emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     return registered_versions(sm, GROUP)
 
 

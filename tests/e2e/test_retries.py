@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from .scenarios import Outcome, Scenario, clients, run_all
 from tools.airflow_home import DAG_ID
 from tools.emulator_process import EmulatorProcess
+
+from .scenarios import Outcome, Scenario, clients, run_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -28,10 +29,19 @@ def retried(airflow_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
         "retries",
         env={"BANKML_TASK_RETRIES": "1", "BANKML_RETRY_DELAY_SECONDS": "1"},
         # evaluate's first try fails writing metrics.json, after it registered the model (403: not retried).
-        faults={"fail_next_training_job": "InternalServerError: injected",
-                "fail_next_endpoint": "injected: the endpoint failed",
-                "request_errors": {"service": "s3", "method": "PUT", "path_contains": "/evaluation/metrics.json",
-                                   "count": 1, "status": 403, "code": "AccessDenied", "message": "injected"}},
+        faults={
+            "fail_next_training_job": "InternalServerError: injected",
+            "fail_next_endpoint": "injected: the endpoint failed",
+            "request_errors": {
+                "service": "s3",
+                "method": "PUT",
+                "path_contains": "/evaluation/metrics.json",
+                "count": 1,
+                "status": 403,
+                "code": "AccessDenied",
+                "message": "injected",
+            },
+        },
         after=training_jobs,
     )
     return run_all([scenario], airflow_template, tmp_path_factory.mktemp("retries"))["retries"]

@@ -15,15 +15,20 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 @pytest.fixture(scope="module")
 def outcome(airflow_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
-    scenario = Scenario("transform", conf={"evaluation": "transform"},
-                        after=lambda emulator, home: running_jobs(clients(emulator.url)["sagemaker"], "bankml-"))
+    scenario = Scenario(
+        "transform",
+        conf={"evaluation": "transform"},
+        after=lambda emulator, home: running_jobs(clients(emulator.url)["sagemaker"], "bankml-"),
+    )
     return run_all([scenario], airflow_template, tmp_path_factory.mktemp("transform-run"), workers=1)["transform"]
 
 
 def test_only_the_transform_path_runs_and_nothing_is_left(outcome: Outcome) -> None:
     states = outcome.result.task_states
     assert outcome.result.run_state == "success", outcome.explain()
-    assert states["choose_evaluation"] == states["transform"] == states["evaluate_transform"] == "success", outcome.explain()
+    assert states["choose_evaluation"] == states["transform"] == states["evaluate_transform"] == "success", (
+        outcome.explain()
+    )
     assert states["deploy"] == states["evaluate"] == "skipped", outcome.explain()
     assert states["teardown"] == states["verify_cleanup"] == "success", outcome.explain()
     assert outcome.all_resources == {"endpoints": [], "endpoint_configs": [], "models": []}
@@ -32,16 +37,32 @@ def test_only_the_transform_path_runs_and_nothing_is_left(outcome: Outcome) -> N
 
 def test_the_same_metrics_report_and_plots(outcome: Outcome) -> None:
     prefix = f"bankml/{outcome.plan['run_key']}/"
-    for key in ("evaluation/metrics.json", "evaluation/confusion_matrix.png", "evaluation/roc_curve.png",
-                "evaluation/cost.json", "transform/test.csv.out"):
+    for key in (
+        "evaluation/metrics.json",
+        "evaluation/confusion_matrix.png",
+        "evaluation/roc_curve.png",
+        "evaluation/cost.json",
+        "transform/test.csv.out",
+    ):
         assert prefix + key in outcome.s3_keys, sorted(outcome.s3_keys)
     document = outcome.documents["metrics.json"]
     assert document["evaluation"] == "transform" and document["transform_job"] == f"bankml-{outcome.plan['run_key']}"
     assert document["metrics"]["rows"] > 10_000 and document["metrics"]["roc_auc"] >= 0.80, document["metrics"]
     assert "Overall Classification Rate" in outcome.log("evaluate_transform")
     summary = outcome.task_xcom["evaluate_transform"]
-    assert set(summary) == {"accuracy", "roc_auc", "f1", "rows", "evaluation_seconds", "metrics_uri", "gain_at_20",
-                            "model_package_arn", "model_version", "approval_status", "approval_reason"}
+    assert set(summary) == {
+        "accuracy",
+        "roc_auc",
+        "f1",
+        "rows",
+        "evaluation_seconds",
+        "metrics_uri",
+        "gain_at_20",
+        "model_package_arn",
+        "model_version",
+        "approval_status",
+        "approval_reason",
+    }
     assert (summary["model_version"], summary["approval_status"]) == (1, "Approved")  # registered as endpoint runs are
 
 

@@ -42,10 +42,19 @@ def start_emulator(args: list[str], log: Path, env: dict[str, str] | None = None
 
     Its stdout and stderr go to `log`, not to a pipe: nobody drains a pipe after startup, and a full one
     (64 KiB) would block the server mid-request."""
-    env = {**os.environ, **(env or {}),
-           "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
+    env = {
+        **os.environ,
+        **(env or {}),
+        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)])),
+    }
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", "sagemaker_emulator", *args], stdout=output, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sagemaker_emulator", *args],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
     deadline = time.monotonic() + STARTUP_SECONDS
     while "listening on" not in log.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -77,7 +86,12 @@ def recorder() -> Iterator[ResponseRecorder]:
 @pytest.fixture(scope="session")
 def aws(emulator_url: str, recorder: ResponseRecorder) -> dict[str, Any]:
     """Keyword arguments for boto3 clients pointed at the emulator."""
-    return {"endpoint_url": emulator_url, "region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    return {
+        "endpoint_url": emulator_url,
+        "region_name": REGION,
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+    }
 
 
 def _client(service: str, aws: dict[str, Any], recorder: ResponseRecorder) -> Any:
@@ -145,14 +159,18 @@ def dataset(s3: Any) -> dict[str, str]:
 def channel(name: str, uri: str, content_type: str | None = "text/csv") -> dict[str, Any]:
     entry: dict[str, Any] = {
         "ChannelName": name,
-        "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}},
+        "DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+        },
     }
     if content_type:
         entry["ContentType"] = content_type
     return entry
 
 
-def training_request(name: str, dataset: dict[str, str], image: str = IMAGES["3.0-5"], **overrides: Any) -> dict[str, Any]:
+def training_request(
+    name: str, dataset: dict[str, str], image: str = IMAGES["3.0-5"], **overrides: Any
+) -> dict[str, Any]:
     request = {
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
@@ -161,7 +179,12 @@ def training_request(name: str, dataset: dict[str, str], image: str = IMAGES["3.
         "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/output"},
         "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         "StoppingCondition": {"MaxRuntimeInSeconds": 300},
-        "HyperParameters": {"num_round": "8", "objective": "binary:logistic", "eval_metric": "logloss", "max_depth": "3"},
+        "HyperParameters": {
+            "num_round": "8",
+            "objective": "binary:logistic",
+            "eval_metric": "logloss",
+            "max_depth": "3",
+        },
     }
     request.update(overrides)
     return request
@@ -170,7 +193,9 @@ def training_request(name: str, dataset: dict[str, str], image: str = IMAGES["3.
 def wait_for_job(sm: Any, name: str) -> dict[str, Any]:
     """botocore's waiter; a Failed job ends it with WaiterError, which callers check via the description."""
     try:
-        sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
+        sm.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 240}
+        )
     except WaiterError as error:
         assert error.last_response.get("TrainingJobStatus") == "Failed", error
     return sm.describe_training_job(TrainingJobName=name)

@@ -24,7 +24,14 @@ def airflow_env(monkeypatch, tmp_path, emulator_url):
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     monkeypatch.setenv(
         "AIRFLOW_CONN_AWS_DEFAULT",
-        json.dumps({"conn_type": "aws", "login": "test", "password": "test", "extra": {"region_name": "us-east-1", "endpoint_url": emulator_url}}),
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "test",
+                "password": "test",
+                "extra": {"region_name": "us-east-1", "endpoint_url": emulator_url},
+            }
+        ),
     )
 
 
@@ -33,7 +40,9 @@ def fast_log_clock(monkeypatch):
     """print_log re-describes the job only every 30 s of wall time; run that clock 100x faster."""
     from airflow.providers.amazon.aws.hooks import sagemaker as hook_module
 
-    fast = types.SimpleNamespace(sleep=time.sleep, time=lambda: time.time() * 100, monotonic=lambda: time.monotonic() * 100)
+    fast = types.SimpleNamespace(
+        sleep=time.sleep, time=lambda: time.time() * 100, monotonic=lambda: time.monotonic() * 100
+    )
     monkeypatch.setattr(hook_module, "time", fast)
 
 
@@ -70,10 +79,15 @@ def run_deferred(operator):
 def test_training_operator_with_print_log(dataset, fast_log_clock, capsys):
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
 
-    operator = SageMakerTrainingOperator(task_id="train", config=training_config("af-train", dataset), print_log=True, check_interval=1)
+    operator = SageMakerTrainingOperator(
+        task_id="train", config=training_config("af-train", dataset), print_log=True, check_interval=1
+    )
     result = operator.execute({})
     assert result["Training"]["TrainingJobStatus"] == "Completed"
-    assert result["Training"]["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://{BUCKET}/airflow/af-train/output/model.tar.gz"
+    assert (
+        result["Training"]["ModelArtifacts"]["S3ModelArtifacts"]
+        == f"s3://{BUCKET}/airflow/af-train/output/model.tar.gz"
+    )
     output = "".join(capsys.readouterr())
     assert "train-logloss:" in output and "[4]" in output  # the job's CloudWatch log, tailed by the hook
     assert "Training - Training image download completed" in output and "Billable seconds:" in output
@@ -83,9 +97,13 @@ def test_training_operator_renames_an_existing_job_and_fails_on_failed_jobs(data
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
     from airflow.providers.common.compat.sdk import AirflowException
 
-    operator = SageMakerTrainingOperator(task_id="again", config=training_config("af-train-2", dataset), print_log=False, check_interval=1)
+    operator = SageMakerTrainingOperator(
+        task_id="again", config=training_config("af-train-2", dataset), print_log=False, check_interval=1
+    )
     operator.execute({})
-    renamed = SageMakerTrainingOperator(task_id="again", config=training_config("af-train-2", dataset), print_log=False, check_interval=1)
+    renamed = SageMakerTrainingOperator(
+        task_id="again", config=training_config("af-train-2", dataset), print_log=False, check_interval=1
+    )
     assert renamed.execute({})["Training"]["TrainingJobName"].startswith("af-train-2-")
     failing = SageMakerTrainingOperator(
         task_id="fails",
@@ -111,17 +129,32 @@ def test_training_operator_deferrable(dataset):
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
 
     operator = SageMakerTrainingOperator(
-        task_id="train-deferred", config=training_config("af-deferred", dataset), print_log=True, check_interval=1, deferrable=True
+        task_id="train-deferred",
+        config=training_config("af-deferred", dataset),
+        print_log=True,
+        check_interval=1,
+        deferrable=True,
     )
     assert run_deferred(operator)["Training"]["TrainingJobStatus"] == "Completed"
 
 
 def endpoint_config(name, model_data_url):
     return {
-        "Model": {"ModelName": name, "PrimaryContainer": {"Image": IMAGES["3.0-5"], "ModelDataUrl": model_data_url}, "ExecutionRoleArn": ROLE_ARN},
+        "Model": {
+            "ModelName": name,
+            "PrimaryContainer": {"Image": IMAGES["3.0-5"], "ModelDataUrl": model_data_url},
+            "ExecutionRoleArn": ROLE_ARN,
+        },
         "EndpointConfig": {
             "EndpointConfigName": name,
-            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": "1", "InstanceType": "ml.m5.large"}],
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": name,
+                    "InitialInstanceCount": "1",
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
         },
         "Endpoint": {"EndpointName": name, "EndpointConfigName": name},
     }
@@ -149,14 +182,21 @@ def test_model_config_endpoint_sensor_and_delete_operators(trained_models):
     from airflow.providers.amazon.aws.sensors.sagemaker import SageMakerEndpointSensor
 
     config = endpoint_config("af-endpoint", trained_models["3.0-5"])
-    assert SageMakerModelOperator(task_id="model", config=config["Model"]).execute({})["Model"]["ModelName"] == "af-endpoint"
+    assert (
+        SageMakerModelOperator(task_id="model", config=config["Model"]).execute({})["Model"]["ModelName"]
+        == "af-endpoint"
+    )
     described = SageMakerEndpointConfigOperator(task_id="config", config=config["EndpointConfig"]).execute({})
     assert described["EndpointConfig"]["ProductionVariants"][0]["InitialInstanceCount"] == 1
-    result = SageMakerEndpointOperator(task_id="endpoint", config={"Endpoint": config["Endpoint"]}, check_interval=1).execute({})
+    result = SageMakerEndpointOperator(
+        task_id="endpoint", config={"Endpoint": config["Endpoint"]}, check_interval=1
+    ).execute({})
     assert result["Endpoint"]["EndpointStatus"] == "InService"
     assert SageMakerEndpointSensor(task_id="sensor", endpoint_name="af-endpoint", poke_interval=1).poke({})
     # Creating an existing endpoint switches to UpdateEndpoint, as the provider intends.
-    again = SageMakerEndpointOperator(task_id="endpoint-again", config={"Endpoint": config["Endpoint"]}, check_interval=1)
+    again = SageMakerEndpointOperator(
+        task_id="endpoint-again", config={"Endpoint": config["Endpoint"]}, check_interval=1
+    )
     assert again.execute({})["Endpoint"]["EndpointStatus"] == "InService" and again.operation == "update"
     teardown_endpoint("af-endpoint")
 
@@ -175,7 +215,12 @@ def test_endpoint_operator_deferrable(trained_models):
     pytest.importorskip("aiobotocore", reason="the provider's triggers need aiobotocore")
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator
 
-    operator = SageMakerEndpointOperator(task_id="endpoint", config=endpoint_config("af-deferred-ep", trained_models["3.0-5"]), check_interval=1, deferrable=True)
+    operator = SageMakerEndpointOperator(
+        task_id="endpoint",
+        config=endpoint_config("af-deferred-ep", trained_models["3.0-5"]),
+        check_interval=1,
+        deferrable=True,
+    )
     try:
         assert run_deferred(operator)["Endpoint"]["EndpointStatus"] == "InService"
     finally:
@@ -189,14 +234,20 @@ def test_register_model_version_operator(sm):
 
     def register(approval):
         return SageMakerRegisterModelVersionOperator(
-            task_id="register", image_uri=IMAGES["3.0-5"], model_url=f"s3://{BUCKET}/airflow/model.tar.gz",
-            package_group_name="af-registry", package_desc="from airflow", model_approval=approval,
+            task_id="register",
+            image_uri=IMAGES["3.0-5"],
+            model_url=f"s3://{BUCKET}/airflow/model.tar.gz",
+            package_group_name="af-registry",
+            package_desc="from airflow",
+            model_approval=approval,
         ).execute({})
 
     first = register(ApprovalStatus.PENDING_MANUAL_APPROVAL)
     second = register(ApprovalStatus.APPROVED)
-    assert (first, second) == ("arn:aws:sagemaker:us-east-1:123456789012:model-package/af-registry/1",
-                               "arn:aws:sagemaker:us-east-1:123456789012:model-package/af-registry/2")
+    assert (first, second) == (
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/af-registry/1",
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/af-registry/2",
+    )
     described = sm.describe_model_package(ModelPackageName=second)
     assert described["ModelApprovalStatus"] == "Approved" and described["ModelPackageDescription"] == "from airflow"
     assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == f"s3://{BUCKET}/airflow/model.tar.gz"

@@ -19,13 +19,19 @@ def features(s3) -> str:
 
 def transform_config(name: str, model_data_url: str, source: str) -> dict:
     return {
-        "Model": {"ModelName": name, "ExecutionRoleArn": ROLE_ARN,
-                  "PrimaryContainer": {"Image": IMAGES["3.0-5"], "ModelDataUrl": model_data_url}},
+        "Model": {
+            "ModelName": name,
+            "ExecutionRoleArn": ROLE_ARN,
+            "PrimaryContainer": {"Image": IMAGES["3.0-5"], "ModelDataUrl": model_data_url},
+        },
         "Transform": {
             "TransformJobName": name,
             "ModelName": name,
-            "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
-                               "ContentType": "text/csv", "SplitType": "Line"},
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
             "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/af-transform/out/{name}", "AssembleWith": "Line"},
             "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": "1"},
             "MaxPayloadInMB": "1",
@@ -37,8 +43,11 @@ def test_transform_operator_creates_the_model_and_waits(s3, trained_models, feat
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTransformOperator
     from airflow.providers.amazon.aws.sensors.sagemaker import SageMakerTransformSensor
 
-    operator = SageMakerTransformOperator(task_id="transform", config=transform_config("af-transform", trained_models["3.0-5"], features),
-                                          check_interval=1)
+    operator = SageMakerTransformOperator(
+        task_id="transform",
+        config=transform_config("af-transform", trained_models["3.0-5"], features),
+        check_interval=1,
+    )
     result = operator.execute({})
     assert result["Transform"]["TransformJobStatus"] == "Completed"
     assert result["Model"]["ModelName"] == "af-transform" and result["Transform"]["MaxPayloadInMB"] == 1
@@ -46,9 +55,13 @@ def test_transform_operator_creates_the_model_and_waits(s3, trained_models, feat
     assert len(body.splitlines()) == 2 and all(0 <= float(score) <= 1 for score in body.splitlines())
     assert SageMakerTransformSensor(task_id="sensor", job_name="af-transform", poke_interval=1).poke({})
     # Running it again renames both the job and the model (the operator's "timestamp" default).
-    again = SageMakerTransformOperator(task_id="again", config=transform_config("af-transform", trained_models["3.0-5"], features),
-                                       check_interval=1).execute({})
-    assert again["Transform"]["TransformJobName"].startswith("af-transform-") and again["Model"]["ModelName"] != "af-transform"
+    again = SageMakerTransformOperator(
+        task_id="again", config=transform_config("af-transform", trained_models["3.0-5"], features), check_interval=1
+    ).execute({})
+    assert (
+        again["Transform"]["TransformJobName"].startswith("af-transform-")
+        and again["Model"]["ModelName"] != "af-transform"
+    )
 
 
 def test_transform_operator_and_sensor_fail_on_a_failed_job(trained_models, features):
@@ -66,6 +79,10 @@ def test_transform_operator_deferrable(trained_models, features):
     pytest.importorskip("aiobotocore", reason="the provider's triggers need aiobotocore")
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTransformOperator
 
-    operator = SageMakerTransformOperator(task_id="transform", config=transform_config("af-transform-deferred", trained_models["3.0-5"], features),
-                                          check_interval=1, deferrable=True)
+    operator = SageMakerTransformOperator(
+        task_id="transform",
+        config=transform_config("af-transform-deferred", trained_models["3.0-5"], features),
+        check_interval=1,
+        deferrable=True,
+    )
     assert run_deferred(operator)["Transform"]["TransformJobStatus"] == "Completed"

@@ -20,7 +20,10 @@ def test_moto_services_share_the_port(aws, s3, logs):
         s3.head_bucket(Bucket="no-such-bucket")
     assert error.value.response["Error"]["Code"] == "404"  # the provider's check_for_bucket does int(code)
     assert boto3.client("sts", **aws).get_caller_identity()["Account"] == "123456789012"
-    assert boto3.client("iam", **aws).get_role(RoleName="SageMakerRole")["Role"]["Arn"] == "arn:aws:iam::123456789012:role/SageMakerRole"
+    assert (
+        boto3.client("iam", **aws).get_role(RoleName="SageMakerRole")["Role"]["Arn"]
+        == "arn:aws:iam::123456789012:role/SageMakerRole"
+    )
     s3.put_object(Bucket=BUCKET, Key="presigned.txt", Body=b"hello")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "presigned.txt"})
     assert requests.get(url, timeout=10).content == b"hello"
@@ -47,7 +50,10 @@ def test_malformed_json_is_a_serialization_exception(emulator_url):
         "X-Amz-Target": "SageMaker.ListModels",
         "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=x",
     }
-    assert requests.post(emulator_url, data="{not json", headers=headers, timeout=10).json()["__type"] == "SerializationException"
+    assert (
+        requests.post(emulator_url, data="{not json", headers=headers, timeout=10).json()["__type"]
+        == "SerializationException"
+    )
     wrong_type = requests.post(emulator_url, data='{"MaxResults": "ten"}', headers=headers, timeout=10).json()
     assert wrong_type["__type"] == "SerializationException"
 
@@ -55,13 +61,19 @@ def test_malformed_json_is_a_serialization_exception(emulator_url):
 def test_tags(sm, trained_models):
     sm.create_model(
         ModelName="tagged",
-        PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5", "ModelDataUrl": trained_models["3.0-5"]},
+        PrimaryContainer={
+            "Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5",
+            "ModelDataUrl": trained_models["3.0-5"],
+        },
         Tags=[{"Key": "project", "Value": "bankml"}],
     )
     arn = sm.describe_model(ModelName="tagged")["ModelArn"]
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "project", "Value": "bankml"}]
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "test"}, {"Key": "project", "Value": "other"}])
-    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "project", "Value": "other"}, {"Key": "stage", "Value": "test"}]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [
+        {"Key": "project", "Value": "other"},
+        {"Key": "stage", "Value": "test"},
+    ]
     sm.delete_tags(ResourceArn=arn, TagKeys=["project"])
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "test"}]
     sm.delete_model(ModelName="tagged")
@@ -88,7 +100,9 @@ def test_control_api_validates_its_input(control):
 
 def _cli(emulator_url, *args):
     env = {**os.environ, "SAGEMAKER_EMULATOR_URL": emulator_url, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "sagemaker_emulator", *args], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sagemaker_emulator", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_cli_drives_the_control_api(emulator_url, control):
@@ -112,12 +126,25 @@ def test_reset_forgets_sagemaker_state_but_keeps_moto(tmp_path):
 
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
-    process = subprocess.Popen([sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", "kept"], stdout=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", "kept"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert process.stdout.readline().strip() == f"sagemaker-emulator listening on http://127.0.0.1:{port}"
-        aws = {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1", "aws_access_key_id": "t", "aws_secret_access_key": "t"}
+        aws = {
+            "endpoint_url": f"http://127.0.0.1:{port}",
+            "region_name": "us-east-1",
+            "aws_access_key_id": "t",
+            "aws_secret_access_key": "t",
+        }
         sm = boto3.client("sagemaker", **aws)
-        sm.create_model(ModelName="m", PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"})
+        sm.create_model(
+            ModelName="m",
+            PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"},
+        )
         sm.create_model_package_group(ModelPackageGroupName="g")
         assert requests.post(f"http://127.0.0.1:{port}/_emulator/reset", timeout=10).json() == {"status": "reset"}
         assert sm.list_models()["Models"] == []
@@ -129,18 +156,35 @@ def test_reset_forgets_sagemaker_state_but_keeps_moto(tmp_path):
 
 
 def test_injected_request_errors_hit_only_matching_moto_requests(s3, logs, control):
-    control("POST", "faults", {"request_errors": {"service": "s3", "method": "PUT", "path_contains": "/blocked/",
-                                                  "count": 5, "status": 503, "code": "SlowDown",
-                                                  "message": "Please reduce your request rate."}})
+    control(
+        "POST",
+        "faults",
+        {
+            "request_errors": {
+                "service": "s3",
+                "method": "PUT",
+                "path_contains": "/blocked/",
+                "count": 5,
+                "status": 503,
+                "code": "SlowDown",
+                "message": "Please reduce your request rate.",
+            }
+        },
+    )
     s3.put_object(Bucket=BUCKET, Key="open/a.txt", Body=b"a")  # other prefix: untouched
     s3.head_bucket(Bucket=BUCKET)  # other method: untouched
     with pytest.raises(ClientError) as error:
         import boto3
         from botocore.config import Config
 
-        no_retry = boto3.client("s3", config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-                                endpoint_url=s3.meta.endpoint_url, region_name="us-east-1",
-                                aws_access_key_id="test", aws_secret_access_key="test")
+        no_retry = boto3.client(
+            "s3",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+            endpoint_url=s3.meta.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         no_retry.put_object(Bucket=BUCKET, Key="blocked/b.txt", Body=b"b")
     assert error.value.response["Error"]["Code"] == "SlowDown"
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
@@ -148,13 +192,25 @@ def test_injected_request_errors_hit_only_matching_moto_requests(s3, logs, contr
     s3.put_object(Bucket=BUCKET, Key="blocked/b.txt", Body=b"b")
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"request_errors": {"service": "sagemaker", "count": 1}}, "request_errors/service: 'sagemaker' is not one of ['s3', 'logs', 'sts', 'iam']"),
-    ({"request_errors": {"count": 1}}, "request_errors: 'service' is a required property"),
-    ({"request_errors": {"service": "s3", "count": 1, "status": 200}}, "request_errors/status: 200 is less than the minimum of 400"),
-    ({"invocation_latency": {"seconds": 0, "count": 1}}, "invocation_latency/seconds: 0 is less than or equal to the minimum of 0"),
-    ({"invocation_latency": {"seconds": 1}}, "invocation_latency: 'count' is a required property"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            {"request_errors": {"service": "sagemaker", "count": 1}},
+            "request_errors/service: 'sagemaker' is not one of ['s3', 'logs', 'sts', 'iam']",
+        ),
+        ({"request_errors": {"count": 1}}, "request_errors: 'service' is a required property"),
+        (
+            {"request_errors": {"service": "s3", "count": 1, "status": 200}},
+            "request_errors/status: 200 is less than the minimum of 400",
+        ),
+        (
+            {"invocation_latency": {"seconds": 0, "count": 1}},
+            "invocation_latency/seconds: 0 is less than or equal to the minimum of 0",
+        ),
+        ({"invocation_latency": {"seconds": 1}}, "invocation_latency: 'count' is a required property"),
+    ],
+)
 def test_new_faults_validate_their_input(control, body, message):
     response = control("POST", "faults", body)
     assert response.status_code == 400 and message in response.json()["error"]

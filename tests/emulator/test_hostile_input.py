@@ -26,7 +26,18 @@ from botocore.exceptions import ClientError
 
 from sagemaker_emulator.scratch import scratch_root
 
-from .conftest import BUCKET, IMAGES, REGION, ROLE_ARN, _free_port, channel, start_emulator, training_request, wait_for_job, wait_for_status
+from .conftest import (
+    BUCKET,
+    IMAGES,
+    REGION,
+    ROLE_ARN,
+    _free_port,
+    channel,
+    start_emulator,
+    training_request,
+    wait_for_job,
+    wait_for_status,
+)
 
 SIGNED = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=abc"
 SAGEMAKER_JSON = {"Content-Type": "application/x-amz-json-1.1", "Authorization": SIGNED}
@@ -41,9 +52,15 @@ def still_serving(sm: Any, s3: Any) -> None:
     assert s3.head_bucket(Bucket=BUCKET)["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def sagemaker_call(url: str, operation: str, body: bytes | str, headers: dict[str, str] | None = None) -> requests.Response:
-    return requests.post(url, data=body, timeout=60,
-                         headers={**SAGEMAKER_JSON, "X-Amz-Target": f"SageMaker.{operation}", **(headers or {})})
+def sagemaker_call(
+    url: str, operation: str, body: bytes | str, headers: dict[str, str] | None = None
+) -> requests.Response:
+    return requests.post(
+        url,
+        data=body,
+        timeout=60,
+        headers={**SAGEMAKER_JSON, "X-Amz-Target": f"SageMaker.{operation}", **(headers or {})},
+    )
 
 
 def model_archive(members: dict[str, bytes] | None = None, features: int = 3) -> bytes:
@@ -62,17 +79,27 @@ def model_archive(members: dict[str, bytes] | None = None, features: int = 3) ->
 
 def deploy(sm: Any, s3: Any, name: str, archive: bytes) -> dict[str, Any]:
     s3.put_object(Bucket=BUCKET, Key=f"hostile/{name}/model.tar.gz", Body=archive)
-    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE_ARN, PrimaryContainer={
-        "Image": IMAGES["3.0-5"], "ModelDataUrl": f"s3://{BUCKET}/hostile/{name}/model.tar.gz"})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sm.create_model(
+        ModelName=name,
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": IMAGES["3.0-5"], "ModelDataUrl": f"s3://{BUCKET}/hostile/{name}/model.tar.gz"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        ],
+    )
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     return wait_for_status(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus", {"InService", "Failed"})
 
 
 def clients(url: str) -> dict[str, Any]:
     kwargs = {"endpoint_url": url, "region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_key": "test"}
-    return {name: boto3.session.Session().client(name, **kwargs) for name in ("sagemaker", "sagemaker-runtime", "s3", "logs")}
+    return {
+        name: boto3.session.Session().client(name, **kwargs)
+        for name in ("sagemaker", "sagemaker-runtime", "s3", "logs")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +107,25 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     """An emulator with small limits and one allowed browser origin."""
     port = _free_port()
     log = tmp_path_factory.mktemp("strict") / "emulator.log"
-    env = {"SAGEMAKER_EMULATOR_INVOCATION_TIMEOUT_SECONDS": "1", "SAGEMAKER_EMULATOR_MAX_MODEL_BYTES": "1000000",
-           "SAGEMAKER_EMULATOR_MAX_TRAINING_JOBS": "1"}
-    process = start_emulator(["--port", str(port), "--create-bucket", BUCKET, "--create-role", "SageMakerRole",
-                              "--allow-origin", "http://allowed.example"], log, env)
+    env = {
+        "SAGEMAKER_EMULATOR_INVOCATION_TIMEOUT_SECONDS": "1",
+        "SAGEMAKER_EMULATOR_MAX_MODEL_BYTES": "1000000",
+        "SAGEMAKER_EMULATOR_MAX_TRAINING_JOBS": "1",
+    }
+    process = start_emulator(
+        [
+            "--port",
+            str(port),
+            "--create-bucket",
+            BUCKET,
+            "--create-role",
+            "SageMakerRole",
+            "--allow-origin",
+            "http://allowed.example",
+        ],
+        log,
+        env,
+    )
     url = f"http://127.0.0.1:{port}"
     yield {"url": url, **clients(url)}
     process.terminate()
@@ -108,8 +150,11 @@ def test_s3_key_with_dot_dot_fails_the_job_and_writes_nothing_outside(sm, s3, tm
     key = "hostile-dotdot/train/" + "../" * 40 + str(outside).lstrip("/")
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"1,2,3\n")
     assert any(o["Key"] == key for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="hostile-dotdot/")["Contents"])
-    sm.create_training_job(**training_request("hostile-dotdot", dataset, InputDataConfig=[
-        channel("train", f"s3://{BUCKET}/hostile-dotdot/train")]))
+    sm.create_training_job(
+        **training_request(
+            "hostile-dotdot", dataset, InputDataConfig=[channel("train", f"s3://{BUCKET}/hostile-dotdot/train")]
+        )
+    )
     job = wait_for_job(sm, "hostile-dotdot")
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("ClientError: Data download failed: the S3 key")
@@ -122,8 +167,11 @@ def test_s3_key_with_a_double_slash_stays_in_the_channel(sm, s3, tmp_path, datas
     outside = tmp_path / "double-slash.csv"
     key = "hostile-slash/train/" + "/" + str(outside).lstrip("/")  # train//tmp/... : an absolute path if joined naively
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"1,2,3\n")
-    sm.create_training_job(**training_request("hostile-slash", dataset, InputDataConfig=[
-        channel("train", f"s3://{BUCKET}/hostile-slash/train")]))
+    sm.create_training_job(
+        **training_request(
+            "hostile-slash", dataset, InputDataConfig=[channel("train", f"s3://{BUCKET}/hostile-slash/train")]
+        )
+    )
     job = wait_for_job(sm, "hostile-slash")
     assert job["TrainingJobStatus"] in ("Completed", "Failed")
     assert "Data download failed" not in job.get("FailureReason", "")  # it was downloaded, inside the channel
@@ -132,8 +180,13 @@ def test_s3_key_with_a_double_slash_stays_in_the_channel(sm, s3, tmp_path, datas
 
 
 def test_channel_named_dot_dot_cannot_leave_the_data_directory(sm, s3, dataset):
-    sm.create_training_job(**training_request("hostile-channel", dataset, InputDataConfig=[
-        channel("train", dataset["train"]), channel("..", dataset["validation"])]))
+    sm.create_training_job(
+        **training_request(
+            "hostile-channel",
+            dataset,
+            InputDataConfig=[channel("train", dataset["train"]), channel("..", dataset["validation"])],
+        )
+    )
     job = wait_for_job(sm, "hostile-channel")
     assert job["TrainingJobStatus"] == "Failed"
     assert "the channel name does not name a file inside" in job["FailureReason"]
@@ -221,11 +274,16 @@ def test_concurrent_training_jobs_are_capped(strict, dataset, s3):
 
 
 def test_create_model_without_an_image_is_refused(sm, s3, emulator_url):
-    response = sagemaker_call(emulator_url, "CreateModel", json.dumps(
-        {"ModelName": "hostile-noimage", "ExecutionRoleArn": ROLE_ARN, "Containers": [{}]}))
+    response = sagemaker_call(
+        emulator_url,
+        "CreateModel",
+        json.dumps({"ModelName": "hostile-noimage", "ExecutionRoleArn": ROLE_ARN, "Containers": [{}]}),
+    )
     assert response.status_code == 400
-    assert response.json() == {"__type": "ValidationException",
-                               "message": "Container 1: Image must be specified (or ModelPackageName)."}
+    assert response.json() == {
+        "__type": "ValidationException",
+        "message": "Container 1: Image must be specified (or ModelPackageName).",
+    }
     still_serving(sm, s3)
 
 
@@ -240,12 +298,16 @@ def test_a_crashing_deployment_thread_fails_the_endpoint(sm, s3, control):
 
 
 def test_missing_output_bucket_fails_the_job_at_once_with_the_s3_error(sm, s3, dataset):
-    sm.create_training_job(**training_request("hostile-nobucket", dataset,
-                                              OutputDataConfig={"S3OutputPath": "s3://no-such-output-bucket/out"}))
+    sm.create_training_job(
+        **training_request(
+            "hostile-nobucket", dataset, OutputDataConfig={"S3OutputPath": "s3://no-such-output-bucket/out"}
+        )
+    )
     job = wait_for_job(sm, "hostile-nobucket")
     assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith("ClientError: Cannot write to S3OutputPath s3://no-such-output-bucket/out: "
-                                           "NoSuchBucket")
+    assert job["FailureReason"].startswith(
+        "ClientError: Cannot write to S3OutputPath s3://no-such-output-bucket/out: NoSuchBucket"
+    )
     assert "Training" not in [t["Status"] for t in job["SecondaryStatusTransitions"]]  # before training, not after
     still_serving(sm, s3)
 
@@ -256,7 +318,9 @@ def test_missing_output_bucket_fails_the_job_at_once_with_the_s3_error(sm, s3, d
 def test_an_invocation_past_the_deadline_is_a_model_error(strict, control):
     sm, runtime = strict["sagemaker"], strict["sagemaker-runtime"]
     assert deploy(sm, strict["s3"], "hostile-slow", model_archive())["EndpointStatus"] == "InService"
-    armed = requests.post(f"{strict['url']}/_emulator/faults", json={"invocation_latency": {"seconds": 30, "count": 1}}, timeout=10)
+    armed = requests.post(
+        f"{strict['url']}/_emulator/faults", json={"invocation_latency": {"seconds": 30, "count": 1}}, timeout=10
+    )
     assert armed.status_code == 200
     with pytest.raises(ClientError) as error:
         runtime.invoke_endpoint(EndpointName="hostile-slow", ContentType="text/csv", Body=ROWS)
@@ -347,18 +411,30 @@ def test_garbage_authorization_header_is_refused_in_each_services_shape(sm, s3, 
 
 
 def test_unsigned_requests_are_refused_like_aws_refuses_them(sm, s3, emulator_url, endpoint):
-    control_plane = requests.post(emulator_url, data="{}", timeout=10, headers={
-        "X-Amz-Target": "SageMaker.ListModels", "Content-Type": "application/x-amz-json-1.1"})
+    control_plane = requests.post(
+        emulator_url,
+        data="{}",
+        timeout=10,
+        headers={"X-Amz-Target": "SageMaker.ListModels", "Content-Type": "application/x-amz-json-1.1"},
+    )
     assert control_plane.status_code == 400  # it used to be a 200 with S3's ListBuckets XML
-    assert control_plane.json() == {"__type": "MissingAuthenticationTokenException", "message": "Missing Authentication Token"}
-    invoke = requests.post(f"{emulator_url}/endpoints/{endpoint}/invocations", data=ROWS, timeout=10,
-                           headers={"Content-Type": "text/csv"})
+    assert control_plane.json() == {
+        "__type": "MissingAuthenticationTokenException",
+        "message": "Missing Authentication Token",
+    }
+    invoke = requests.post(
+        f"{emulator_url}/endpoints/{endpoint}/invocations", data=ROWS, timeout=10, headers={"Content-Type": "text/csv"}
+    )
     assert invoke.status_code == 403
     assert invoke.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
     list_buckets = requests.get(emulator_url, timeout=10)
     assert list_buckets.status_code == 403 and "<Code>AccessDenied</Code>" in list_buckets.text
-    sts = requests.post(emulator_url, data="Action=GetCallerIdentity&Version=2011-06-15", timeout=10,
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    sts = requests.post(
+        emulator_url,
+        data="Action=GetCallerIdentity&Version=2011-06-15",
+        timeout=10,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert sts.status_code == 403 and "<Code>MissingAuthenticationToken</Code>" in sts.text
     forged = requests.get(f"{emulator_url}/{BUCKET}?X-Amz-Credential=nonsense&X-Amz-Signature=x", timeout=10)
     assert forged.status_code == 400 and "<Code>AuthorizationHeaderMalformed</Code>" in forged.text
@@ -369,9 +445,14 @@ def test_presigned_urls_still_work(s3):
     s3.put_object(Bucket=BUCKET, Key="hostile/presigned.txt", Body=b"hello")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "hostile/presigned.txt"})
     assert requests.get(url, timeout=10).content == b"hello"
-    v4 = boto3.session.Session().client("s3", endpoint_url=s3.meta.endpoint_url, region_name=REGION,
-                                         aws_access_key_id="test", aws_secret_access_key="test",
-                                         config=boto3.session.Config(signature_version="s3v4"))
+    v4 = boto3.session.Session().client(
+        "s3",
+        endpoint_url=s3.meta.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=boto3.session.Config(signature_version="s3v4"),
+    )
     url = v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "hostile/presigned.txt"})
     assert "X-Amz-Credential" in url and requests.get(url, timeout=10).content == b"hello"
 
@@ -381,18 +462,25 @@ def test_presigned_urls_still_work(s3):
 
 def test_a_web_page_cannot_upload_to_s3_or_start_a_job(sm, s3, emulator_url):
     origin = {"Origin": "http://evil.example"}
-    form = requests.post(f"{emulator_url}/{BUCKET}", timeout=10, headers=origin,
-                         files={"key": (None, "hostile/form.csv"), "file": ("x.csv", b"1,2\n")})
+    form = requests.post(
+        f"{emulator_url}/{BUCKET}",
+        timeout=10,
+        headers=origin,
+        files={"key": (None, "hostile/form.csv"), "file": ("x.csv", b"1,2\n")},
+    )
     assert form.status_code == 403 and "<Code>AccessDenied</Code>" in form.text
     assert "Access-Control-Allow-Origin" not in form.headers
-    preflight = requests.options(f"{emulator_url}/{BUCKET}/x", timeout=10,
-                                 headers={**origin, "Access-Control-Request-Method": "PUT"})
+    preflight = requests.options(
+        f"{emulator_url}/{BUCKET}/x", timeout=10, headers={**origin, "Access-Control-Request-Method": "PUT"}
+    )
     assert preflight.status_code == 403 and "Access-Control-Allow-Origin" not in preflight.headers
     job = sagemaker_call(emulator_url, "CreateTrainingJob", "{}", origin)
     assert job.status_code == 400 and job.json()["__type"] == "AccessDeniedException"
     fetch = requests.get(f"{emulator_url}/{BUCKET}", timeout=10, headers={"Sec-Fetch-Site": "cross-site"})
     assert fetch.status_code == 403
-    control = requests.post(f"{emulator_url}/_emulator/faults", json={"fail_next_endpoint": "x"}, headers=origin, timeout=10)
+    control = requests.post(
+        f"{emulator_url}/_emulator/faults", json={"fail_next_endpoint": "x"}, headers=origin, timeout=10
+    )
     assert control.status_code == 403 and "cross-origin" in control.json()["error"]
     assert requests.get(f"{emulator_url}/_emulator/faults", timeout=10).json()["fail_next_endpoint"] is None
     with pytest.raises(ClientError):
@@ -412,14 +500,17 @@ def test_an_allowed_origin_gets_in(strict):
 # ---- the control API validates against its one spec ----------------------------------------------
 
 
-@pytest.mark.parametrize("body, where", [
-    ({"request_errors": {"service": "s3", "count": 1, "method": 5}}, "request_errors/method"),
-    ({"request_errors": {"service": "sagemaker", "count": 1}}, "request_errors/service"),
-    ({"invocation_latency": {"seconds": "5", "count": 1}}, "invocation_latency/seconds"),
-    ({"invocation_errors": {"count": 1, "status": 200}}, "invocation_errors/status"),
-    ({"fail_next_endpoint": ""}, "fail_next_endpoint"),
-    ({"method": 5}, "body"),
-])
+@pytest.mark.parametrize(
+    "body, where",
+    [
+        ({"request_errors": {"service": "s3", "count": 1, "method": 5}}, "request_errors/method"),
+        ({"request_errors": {"service": "sagemaker", "count": 1}}, "request_errors/service"),
+        ({"invocation_latency": {"seconds": "5", "count": 1}}, "invocation_latency/seconds"),
+        ({"invocation_errors": {"count": 1, "status": 200}}, "invocation_errors/status"),
+        ({"fail_next_endpoint": ""}, "fail_next_endpoint"),
+        ({"method": 5}, "body"),
+    ],
+)
 def test_malformed_faults_are_refused_and_break_nothing(sm, s3, control, body, where):
     response = control("POST", "faults", body)
     assert response.status_code == 400
@@ -444,8 +535,11 @@ def test_list_training_jobs_and_endpoints_honour_last_modified_time(sm, endpoint
         assert listing(LastModifiedTimeAfter=future)[key] == []
         assert listing(LastModifiedTimeBefore=past)[key] == []
         assert listing(LastModifiedTimeAfter=past, LastModifiedTimeBefore=future, MaxResults=100)[key] != []
-    assert [e["EndpointName"] for e in sm.list_endpoints(LastModifiedTimeAfter=past, MaxResults=100)["Endpoints"]
-            if e["EndpointName"] == endpoint] == [endpoint]
+    assert [
+        e["EndpointName"]
+        for e in sm.list_endpoints(LastModifiedTimeAfter=past, MaxResults=100)["Endpoints"]
+        if e["EndpointName"] == endpoint
+    ] == [endpoint]
 
 
 def test_filter_log_events_honours_the_stream_prefix(logs, sm, s3):

@@ -18,7 +18,9 @@ ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 
 
 def create_endpoint(sm, name, model_data_url, image=IMAGES["3.0-5"], wait=True):
-    sm.create_model(ModelName=name, PrimaryContainer={"Image": image, "ModelDataUrl": model_data_url}, ExecutionRoleArn=ROLE_ARN)
+    sm.create_model(
+        ModelName=name, PrimaryContainer={"Image": image, "ModelDataUrl": model_data_url}, ExecutionRoleArn=ROLE_ARN
+    )
     variant = {"VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
@@ -54,7 +56,10 @@ def test_full_cycle_per_image(sm, runtime, dataset, trained_models, tag):
     delete_endpoint(sm, name)
     with pytest.raises(ClientError) as error:
         sm.describe_endpoint(EndpointName=name)
-    assert error.value.response["Error"] == {"Code": "ValidationException", "Message": f'Could not find endpoint "{ARN}:endpoint/{name}".'}
+    assert error.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": f'Could not find endpoint "{ARN}:endpoint/{name}".',
+    }
 
 
 def test_resource_descriptions_and_lower_cased_arns(sm, endpoint, trained_models):
@@ -68,9 +73,13 @@ def test_resource_descriptions_and_lower_cased_arns(sm, endpoint, trained_models
     assert described["EndpointArn"] == f"{ARN}:endpoint/serving-endpoint"
     variant = described["ProductionVariants"][0]
     assert (variant["VariantName"], variant["CurrentWeight"], variant["CurrentInstanceCount"]) == ("AllTraffic", 1.0, 1)
-    assert endpoint in [e["EndpointName"] for e in sm.list_endpoints(StatusEquals="InService", MaxResults=100)["Endpoints"]]
+    assert endpoint in [
+        e["EndpointName"] for e in sm.list_endpoints(StatusEquals="InService", MaxResults=100)["Endpoints"]
+    ]
     assert endpoint in [m["ModelName"] for m in sm.list_models(NameContains="Serving")["Models"]]
-    assert endpoint in [c["EndpointConfigName"] for c in sm.list_endpoint_configs(NameContains="Serving")["EndpointConfigs"]]
+    assert endpoint in [
+        c["EndpointConfigName"] for c in sm.list_endpoint_configs(NameContains="Serving")["EndpointConfigs"]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -78,13 +87,27 @@ def test_resource_descriptions_and_lower_cased_arns(sm, endpoint, trained_models
     [
         (lambda sm: sm.describe_model(ModelName="Nope"), f'Could not find model "{ARN}:model/nope".'),
         (lambda sm: sm.delete_model(ModelName="Nope"), f'Could not find model "{ARN}:model/nope".'),
-        (lambda sm: sm.describe_endpoint_config(EndpointConfigName="Nope"), f'Could not find endpoint configuration "{ARN}:endpoint-config/nope".'),
-        (lambda sm: sm.delete_endpoint_config(EndpointConfigName="Nope"), f'Could not find endpoint configuration "{ARN}:endpoint-config/nope".'),
+        (
+            lambda sm: sm.describe_endpoint_config(EndpointConfigName="Nope"),
+            f'Could not find endpoint configuration "{ARN}:endpoint-config/nope".',
+        ),
+        (
+            lambda sm: sm.delete_endpoint_config(EndpointConfigName="Nope"),
+            f'Could not find endpoint configuration "{ARN}:endpoint-config/nope".',
+        ),
         (lambda sm: sm.describe_endpoint(EndpointName="Nope"), f'Could not find endpoint "{ARN}:endpoint/nope".'),
         (lambda sm: sm.delete_endpoint(EndpointName="Nope"), f'Could not find endpoint "{ARN}:endpoint/nope".'),
-        (lambda sm: sm.create_endpoint(EndpointName="x", EndpointConfigName="Nope"), f'Could not find endpoint configuration "{ARN}:endpoint-config/nope".'),
         (
-            lambda sm: sm.create_endpoint_config(EndpointConfigName="x", ProductionVariants=[{"VariantName": "v", "ModelName": "Nope", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]),
+            lambda sm: sm.create_endpoint(EndpointName="x", EndpointConfigName="Nope"),
+            f'Could not find endpoint configuration "{ARN}:endpoint-config/nope".',
+        ),
+        (
+            lambda sm: sm.create_endpoint_config(
+                EndpointConfigName="x",
+                ProductionVariants=[
+                    {"VariantName": "v", "ModelName": "Nope", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+                ],
+            ),
             f'Could not find model "{ARN}:model/nope".',
         ),
         (
@@ -102,11 +125,24 @@ def test_missing_resources_are_validation_exceptions(sm, call, message):
 
 def test_duplicates_are_refused(sm, endpoint, trained_models):
     with pytest.raises(ClientError) as error:
-        sm.create_model(ModelName=endpoint, PrimaryContainer={"Image": IMAGES["3.0-5"], "ModelDataUrl": trained_models["3.0-5"]})
-    assert error.value.response["Error"]["Message"] == f'Cannot create already existing model "{ARN}:model/serving-endpoint".'
+        sm.create_model(
+            ModelName=endpoint, PrimaryContainer={"Image": IMAGES["3.0-5"], "ModelDataUrl": trained_models["3.0-5"]}
+        )
+    assert (
+        error.value.response["Error"]["Message"]
+        == f'Cannot create already existing model "{ARN}:model/serving-endpoint".'
+    )
     with pytest.raises(ClientError) as error:
-        sm.create_endpoint_config(EndpointConfigName=endpoint, ProductionVariants=[{"VariantName": "v", "ModelName": endpoint, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
-    assert error.value.response["Error"]["Message"] == f'Cannot create already existing endpoint configuration "{ARN}:endpoint-config/serving-endpoint".'
+        sm.create_endpoint_config(
+            EndpointConfigName=endpoint,
+            ProductionVariants=[
+                {"VariantName": "v", "ModelName": endpoint, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+            ],
+        )
+    assert (
+        error.value.response["Error"]["Message"]
+        == f'Cannot create already existing endpoint configuration "{ARN}:endpoint-config/serving-endpoint".'
+    )
     with pytest.raises(ClientError) as error:
         sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
     assert error.value.response["Error"]["Message"].startswith("Cannot create already existing endpoint")
@@ -124,12 +160,16 @@ def _failed_endpoint(sm, name, model_data_url, image=IMAGES["3.0-5"]):
 
 def test_endpoint_fails_when_model_data_is_missing(sm):
     reason = _failed_endpoint(sm, "no-model-data", f"s3://{BUCKET}/missing/model.tar.gz")
-    assert reason.startswith(f'Failed to download model data for container "container_1" from URL: "s3://{BUCKET}/missing/model.tar.gz"')
+    assert reason.startswith(
+        f'Failed to download model data for container "container_1" from URL: "s3://{BUCKET}/missing/model.tar.gz"'
+    )
 
 
 def test_endpoint_fails_when_archive_is_not_a_tarball(sm, s3):
     s3.put_object(Bucket=BUCKET, Key="broken/model.tar.gz", Body=b"not a tarball")
-    assert _failed_endpoint(sm, "broken-archive", f"s3://{BUCKET}/broken/model.tar.gz").startswith("Failed to extract model data archive")
+    assert _failed_endpoint(sm, "broken-archive", f"s3://{BUCKET}/broken/model.tar.gz").startswith(
+        "Failed to extract model data archive"
+    )
 
 
 def test_endpoint_fails_when_the_model_cannot_load(sm, s3, logs):
@@ -145,7 +185,12 @@ def test_endpoint_fails_when_the_model_cannot_load(sm, s3, logs):
 
 
 def test_endpoint_fails_for_an_unsupported_image(sm, trained_models):
-    reason = _failed_endpoint(sm, "old-image", trained_models["3.0-5"], image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:0.90-1")
+    reason = _failed_endpoint(
+        sm,
+        "old-image",
+        trained_models["3.0-5"],
+        image="683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:0.90-1",
+    )
     assert "3.0-5" in reason
 
 
@@ -156,8 +201,15 @@ def test_injected_endpoint_failure(sm, control, trained_models):
 
 def test_update_keeps_serving_until_the_new_config_is_in_service(sm, runtime, dataset, trained_models, control):
     create_endpoint(sm, "updated", trained_models["3.0-5"])
-    sm.create_model(ModelName="updated-v2", PrimaryContainer={"Image": IMAGES["1.7-1"], "ModelDataUrl": trained_models["1.7-1"]})
-    sm.create_endpoint_config(EndpointConfigName="updated-v2", ProductionVariants=[{"VariantName": "Blue", "ModelName": "updated-v2", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sm.create_model(
+        ModelName="updated-v2", PrimaryContainer={"Image": IMAGES["1.7-1"], "ModelDataUrl": trained_models["1.7-1"]}
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="updated-v2",
+        ProductionVariants=[
+            {"VariantName": "Blue", "ModelName": "updated-v2", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
     control("POST", "delays", {"endpoint_updating_seconds": 2})
     try:
         sm.update_endpoint(EndpointName="updated", EndpointConfigName="updated-v2")
@@ -168,7 +220,9 @@ def test_update_keeps_serving_until_the_new_config_is_in_service(sm, runtime, da
         with pytest.raises(ClientError) as error:
             sm.update_endpoint(EndpointName="updated", EndpointConfigName="updated-v2")
         assert error.value.response["Error"]["Message"].startswith("Cannot update in-progress endpoint")
-        sm.get_waiter("endpoint_in_service").wait(EndpointName="updated", WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+        sm.get_waiter("endpoint_in_service").wait(
+            EndpointName="updated", WaiterConfig={"Delay": 0.5, "MaxAttempts": 120}
+        )
     finally:
         control("POST", "delays", {"endpoint_updating_seconds": 0.3})
     assert sm.describe_endpoint(EndpointName="updated")["EndpointConfigName"] == "updated-v2"
@@ -186,15 +240,21 @@ def test_invoke_wraps_container_errors_as_model_error(runtime, logs, endpoint):
     assert response["Error"]["Code"] == "ModelError" and response["ResponseMetadata"]["HTTPStatusCode"] == 424
     assert response["OriginalStatusCode"] == 415
     assert response["Error"]["Message"].startswith("Received client error (415) from primary with message")
-    assert response["LogStreamArn"] == f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+    assert (
+        response["LogStreamArn"] == f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/{endpoint}"
+    )
     [stream] = logs.describe_log_streams(logGroupName=f"/aws/sagemaker/Endpoints/{endpoint}")["logStreams"]
-    events = logs.get_log_events(logGroupName=f"/aws/sagemaker/Endpoints/{endpoint}", logStreamName=stream["logStreamName"], startFromHead=True)
+    events = logs.get_log_events(
+        logGroupName=f"/aws/sagemaker/Endpoints/{endpoint}", logStreamName=stream["logStreamName"], startFromHead=True
+    )
     assert any("415" in e["message"] for e in events["events"])
 
 
 def test_invoke_answers_in_each_accept_type(runtime, endpoint, dataset):
     def invoke(accept):
-        response = runtime.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv", Accept=accept)
+        response = runtime.invoke_endpoint(
+            EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv", Accept=accept
+        )
         return response["ContentType"], response["Body"].read().decode()
 
     content_type, text = invoke("text/csv")
@@ -214,7 +274,10 @@ def test_invoke_answers_in_each_accept_type(runtime, endpoint, dataset):
 def test_invoke_unknown_endpoint(runtime):
     with pytest.raises(ClientError) as error:
         runtime.invoke_endpoint(EndpointName="missing", Body=b"1,2", ContentType="text/csv")
-    assert error.value.response["Error"] == {"Code": "ValidationError", "Message": "Endpoint missing of account 123456789012 not found."}
+    assert error.value.response["Error"] == {
+        "Code": "ValidationError",
+        "Message": "Endpoint missing of account 123456789012 not found.",
+    }
 
 
 def test_invoke_rejects_bodies_over_6_mib(runtime, endpoint):
@@ -226,12 +289,16 @@ def test_invoke_rejects_bodies_over_6_mib(runtime, endpoint):
 
 def test_invoke_unknown_target_variant(runtime, endpoint, dataset):
     with pytest.raises(ClientError) as error:
-        runtime.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv", TargetVariant="Nope")
+        runtime.invoke_endpoint(
+            EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv", TargetVariant="Nope"
+        )
     assert error.value.response["Error"]["Code"] == "ValidationError"
 
 
 def test_injected_invocation_errors_and_throttling(aws, endpoint, dataset, control):
-    runtime = boto3.client("sagemaker-runtime", config=Config(retries={"total_max_attempts": 1}), **aws)  # botocore retries throttling
+    runtime = boto3.client(
+        "sagemaker-runtime", config=Config(retries={"total_max_attempts": 1}), **aws
+    )  # botocore retries throttling
     control("POST", "faults", {"invocation_errors": {"status": 503, "count": 2, "after": 1, "message": "overloaded"}})
 
     def outcome():
@@ -262,10 +329,14 @@ def test_injected_invocation_latency(runtime, endpoint, dataset, control):
 
 def test_many_concurrent_invocations_are_all_correct(aws, endpoint, dataset):
     client = boto3.client("sagemaker-runtime", config=Config(max_pool_connections=50), **aws)
-    expected = client.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv")["Body"].read()
+    expected = client.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv")[
+        "Body"
+    ].read()
 
     def invoke(_):
-        return client.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv")["Body"].read()
+        return client.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv")[
+            "Body"
+        ].read()
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         results = list(pool.map(invoke, range(200)))
@@ -284,12 +355,16 @@ def test_endpoint_waiters_and_deleting_state(sm, trained_models, control):
     sm.delete_endpoint_config(EndpointConfigName="deleting")
     sm.delete_model(ModelName="deleting")
     with pytest.raises(WaiterError):
-        sm.get_waiter("endpoint_in_service").wait(EndpointName="deleting", WaiterConfig={"Delay": 0.5, "MaxAttempts": 2})
+        sm.get_waiter("endpoint_in_service").wait(
+            EndpointName="deleting", WaiterConfig={"Delay": 0.5, "MaxAttempts": 2}
+        )
 
 
 def test_describe_endpoint_right_after_create(sm, trained_models):
     create_endpoint(sm, "just-created", trained_models["3.0-5"], wait=False)
     description = sm.describe_endpoint(EndpointName="just-created")
     assert (description["EndpointStatus"], description["EndpointConfigName"]) == ("Creating", "just-created")
-    sm.get_waiter("endpoint_in_service").wait(EndpointName="just-created", WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+    sm.get_waiter("endpoint_in_service").wait(
+        EndpointName="just-created", WaiterConfig={"Delay": 0.5, "MaxAttempts": 120}
+    )
     delete_endpoint(sm, "just-created")

@@ -37,10 +37,14 @@ def test_completed_job_reports_like_the_service(sm, s3, logs, dataset, trained_m
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         assert "xgboost-model" in tar.getnames()
 
-    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="fixture-3-0-5/")
+    streams = logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="fixture-3-0-5/"
+    )
     [stream] = streams["logStreams"]
     assert stream["logStreamName"].startswith("fixture-3-0-5/algo-1-")
-    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream["logStreamName"], startFromHead=True)
+    events = logs.get_log_events(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream["logStreamName"], startFromHead=True
+    )
     rounds = [e["message"] for e in events["events"] if re.match(r"\[\d+\]\t", e["message"])]
     assert len(rounds) == 8 and rounds[-1].startswith("[7]\ttrain-logloss:")
     last = dict(part.split(":") for part in rounds[-1].split("\t")[1:])
@@ -49,10 +53,15 @@ def test_completed_job_reports_like_the_service(sm, s3, logs, dataset, trained_m
 
 
 def test_single_object_channel_and_listing(sm, dataset):
-    request = training_request("single-object", dataset, image=IMAGES["1.7-1"], InputDataConfig=[channel("train", dataset["single"])])
+    request = training_request(
+        "single-object", dataset, image=IMAGES["1.7-1"], InputDataConfig=[channel("train", dataset["single"])]
+    )
     sm.create_training_job(**request)
     assert wait_for_job(sm, "single-object")["TrainingJobStatus"] == "Completed"
-    names = [j["TrainingJobName"] for j in sm.list_training_jobs(NameContains="single", MaxResults=100)["TrainingJobSummaries"]]
+    names = [
+        j["TrainingJobName"]
+        for j in sm.list_training_jobs(NameContains="single", MaxResults=100)["TrainingJobSummaries"]
+    ]
     assert names == ["single-object"]
     completed = sm.list_training_jobs(StatusEquals="Completed", MaxResults=1)
     assert len(completed["TrainingJobSummaries"]) == 1 and "NextToken" in completed
@@ -69,7 +78,9 @@ def test_missing_job_is_validation_exception(sm):
         sm.describe_training_job(TrainingJobName="no-such-job")
     assert error.value.response["Error"] == {"Code": "ValidationException", "Message": "Requested resource not found."}
     with pytest.raises(WaiterError):
-        sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="no-such-job", WaiterConfig={"Delay": 1})
+        sm.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName="no-such-job", WaiterConfig={"Delay": 1}
+        )
 
 
 @pytest.mark.parametrize(
@@ -85,11 +96,26 @@ def test_missing_job_is_validation_exception(sm):
             f"2 validation errors detected: Value '{'x' * 64}' at 'trainingJobName' failed to satisfy constraint: "
             "Member must have length less than or equal to 63; ",
         ),
-        ({"HyperParameters": {f"k{i}": "1" for i in range(101)}}, "at 'hyperParameters' failed to satisfy constraint: Member must have length less than or equal to 100"),
-        ({"RoleArn": "not-a-role-arn-at-all"}, "at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern"),
-        ({"HyperParameters": {"num_round": "1" * 2501}}, "at 'hyperParameters.num_round.value' failed to satisfy constraint: Member must have length less than or equal to 2500"),
-        ({"ResourceConfig": {"InstanceType": "ml.bogus", "InstanceCount": 1, "VolumeSizeInGB": 5}}, "at 'resourceConfig.instanceType' failed to satisfy constraint: Member must satisfy enum value set"),
-        ({"AlgorithmSpecification": {"TrainingImage": IMAGES["3.0-5"], "TrainingInputMode": "Pipe"}}, "TrainingInputMode Pipe is not supported by sagemaker-emulator; supported: File"),
+        (
+            {"HyperParameters": {f"k{i}": "1" for i in range(101)}},
+            "at 'hyperParameters' failed to satisfy constraint: Member must have length less than or equal to 100",
+        ),
+        (
+            {"RoleArn": "not-a-role-arn-at-all"},
+            "at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern",
+        ),
+        (
+            {"HyperParameters": {"num_round": "1" * 2501}},
+            "at 'hyperParameters.num_round.value' failed to satisfy constraint: Member must have length less than or equal to 2500",
+        ),
+        (
+            {"ResourceConfig": {"InstanceType": "ml.bogus", "InstanceCount": 1, "VolumeSizeInGB": 5}},
+            "at 'resourceConfig.instanceType' failed to satisfy constraint: Member must satisfy enum value set",
+        ),
+        (
+            {"AlgorithmSpecification": {"TrainingImage": IMAGES["3.0-5"], "TrainingInputMode": "Pipe"}},
+            "TrainingInputMode Pipe is not supported by sagemaker-emulator; supported: File",
+        ),
     ],
 )
 def test_invalid_requests_are_rejected_with_the_services_wording(sm, dataset, overrides, message):
@@ -129,7 +155,9 @@ def test_missing_input_data_fails_the_job(sm, dataset):
     sm.create_training_job(**request)
     job = wait_for_job(sm, "no-data")
     assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith(f'ClientError: No S3 objects found under S3 URL "s3://{BUCKET}/nothing/here"')
+    assert job["FailureReason"].startswith(
+        f'ClientError: No S3 objects found under S3 URL "s3://{BUCKET}/nothing/here"'
+    )
 
 
 def test_stop_training_job(sm, dataset, control):

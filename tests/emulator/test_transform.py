@@ -19,8 +19,11 @@ ROWS = 60
 
 @pytest.fixture(scope="module")
 def model_name(sm, trained_models) -> str:
-    sm.create_model(ModelName="transform-model", ExecutionRoleArn=ROLE_ARN,
-                    PrimaryContainer={"Image": IMAGES["3.0-5"], "ModelDataUrl": trained_models["3.0-5"]})
+    sm.create_model(
+        ModelName="transform-model",
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": IMAGES["3.0-5"], "ModelDataUrl": trained_models["3.0-5"]},
+    )
     return "transform-model"
 
 
@@ -55,8 +58,11 @@ def transform_request(name: str, model_name: str, source: str, **overrides: Any)
     request: dict[str, Any] = {
         "TransformJobName": name,
         "ModelName": model_name,
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
-                           "ContentType": "text/csv", "SplitType": "Line"},
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
         "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/transform-out/{name}", "AssembleWith": "Line"},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
     }
@@ -70,7 +76,8 @@ def run_job(sm, request: dict[str, Any]) -> dict[str, Any]:
     sm.create_transform_job(**request)
     try:
         sm.get_waiter("transform_job_completed_or_stopped").wait(
-            TransformJobName=request["TransformJobName"], WaiterConfig={"Delay": 0.3, "MaxAttempts": 200})
+            TransformJobName=request["TransformJobName"], WaiterConfig={"Delay": 0.3, "MaxAttempts": 200}
+        )
     except WaiterError as error:
         assert error.last_response.get("TransformJobStatus") == "Failed", error
     return sm.describe_transform_job(TransformJobName=request["TransformJobName"])
@@ -87,8 +94,9 @@ def scores(text: str) -> np.ndarray:
 @pytest.mark.parametrize("strategy", ["MultiRecord", "SingleRecord"])
 def test_each_input_object_gets_its_out_object(sm, s3, model_name, test_rows, booster, strategy):
     name = f"tj-objects-{strategy.lower()}"
-    request = transform_request(name, model_name, f"s3://{BUCKET}/transform/features", BatchStrategy=strategy,
-                                MaxConcurrentTransforms=3)
+    request = transform_request(
+        name, model_name, f"s3://{BUCKET}/transform/features", BatchStrategy=strategy, MaxConcurrentTransforms=3
+    )
     description = run_job(sm, request)
     assert description["TransformJobStatus"] == "Completed", description.get("FailureReason")
     expected = booster.predict(xgb.DMatrix(test_rows[:, 1:]))
@@ -99,8 +107,9 @@ def test_each_input_object_gets_its_out_object(sm, s3, model_name, test_rows, bo
 
 
 def test_description_fills_the_containers_execution_parameters(sm, model_name, test_rows):
-    request = transform_request("tj-defaults", model_name, f"s3://{BUCKET}/transform/labelled/test.csv",
-                                DataProcessing={"InputFilter": "$[1:]"})
+    request = transform_request(
+        "tj-defaults", model_name, f"s3://{BUCKET}/transform/labelled/test.csv", DataProcessing={"InputFilter": "$[1:]"}
+    )
     description = run_job(sm, request)
     assert description["TransformJobStatus"] == "Completed", description.get("FailureReason")
     assert description["BatchStrategy"] == "MultiRecord" and description["MaxPayloadInMB"] == 6
@@ -113,19 +122,29 @@ def test_description_fills_the_containers_execution_parameters(sm, model_name, t
 
 
 def test_data_processing_filters_and_joins_with_the_input(sm, s3, model_name, test_rows, booster):
-    request = transform_request("tj-join", model_name, f"s3://{BUCKET}/transform/labelled/test.csv",
-                                DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"})
+    request = transform_request(
+        "tj-join",
+        model_name,
+        f"s3://{BUCKET}/transform/labelled/test.csv",
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
+    )
     description = run_job(sm, request)
     assert description["TransformJobStatus"] == "Completed", description.get("FailureReason")
     lines = [line.split(",") for line in output(s3, "tj-join", "test.csv.out").splitlines()]
     assert [float(label) for label, _ in lines] == test_rows[:, 0].tolist()
-    np.testing.assert_allclose([float(score) for _, score in lines], booster.predict(xgb.DMatrix(test_rows[:, 1:])), rtol=1e-5)
+    np.testing.assert_allclose(
+        [float(score) for _, score in lines], booster.predict(xgb.DMatrix(test_rows[:, 1:])), rtol=1e-5
+    )
 
 
 def test_json_lines_answers_and_a_json_join(sm, s3, model_name, test_rows):
-    request = transform_request("tj-jsonlines", model_name, f"s3://{BUCKET}/transform/labelled/test.csv",
-                                TransformOutput={"Accept": "application/jsonlines"},
-                                DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"})
+    request = transform_request(
+        "tj-jsonlines",
+        model_name,
+        f"s3://{BUCKET}/transform/labelled/test.csv",
+        TransformOutput={"Accept": "application/jsonlines"},
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"},
+    )
     description = run_job(sm, request)
     assert description["TransformJobStatus"] == "Completed", description.get("FailureReason")
     records = [json.loads(line) for line in output(s3, "tj-jsonlines", "test.csv.out").splitlines()]
@@ -134,8 +153,13 @@ def test_json_lines_answers_and_a_json_join(sm, s3, model_name, test_rows):
 
 
 def test_assemble_none_concatenates_the_answers(sm, s3, model_name, test_rows):
-    request = transform_request("tj-none", model_name, f"s3://{BUCKET}/transform/features/a.csv",
-                                TransformOutput={"AssembleWith": "None"}, BatchStrategy="SingleRecord")
+    request = transform_request(
+        "tj-none",
+        model_name,
+        f"s3://{BUCKET}/transform/features/a.csv",
+        TransformOutput={"AssembleWith": "None"},
+        BatchStrategy="SingleRecord",
+    )
     assert run_job(sm, request)["TransformJobStatus"] == "Completed"
     assert len(output(s3, "tj-none", "a.csv.out").splitlines()) == 40  # each CSV answer ends with a newline
 
@@ -146,8 +170,10 @@ def test_a_container_error_fails_the_job_and_is_in_the_data_log(sm, logs, model_
     assert description["FailureReason"] == "ClientError: See job logs for more information"
     streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix="tj-wide/")
     data_log = next(s["logStreamName"] for s in streams["logStreams"] if s["logStreamName"].endswith("/data-log"))
-    messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TransformJobs",
-                                                          logStreamName=data_log)["events"]]
+    messages = [
+        e["message"]
+        for e in logs.get_log_events(logGroupName="/aws/sagemaker/TransformJobs", logStreamName=data_log)["events"]
+    ]
     assert any("transform/wide/wide.csv: ClientError: 400" in m for m in messages), messages
     assert any("Unable to evaluate payload provided" in m for m in messages), messages
 
@@ -155,28 +181,49 @@ def test_a_container_error_fails_the_job_and_is_in_the_data_log(sm, logs, model_
 @pytest.mark.parametrize(
     ("name", "source", "overrides", "reason"),
     [
-        ("tj-empty", f"s3://{BUCKET}/transform/nothing-here", {}, 'ClientError: No S3 objects found under S3 URL'),
-        ("tj-huge", f"s3://{BUCKET}/transform/huge", {"MaxPayloadInMB": 1},
-         "ClientError: Record 1 is 1228801 bytes, larger than MaxPayloadInMB (1 MB)"),
-        ("tj-bad-field", f"s3://{BUCKET}/transform/features/a.csv", {"DataProcessing": {"InputFilter": "$[9]"}},
-         "index 9 is out of range for a record of 5 fields"),
-        ("tj-no-output-bucket", f"s3://{BUCKET}/transform/features/a.csv",
-         {"TransformOutput": {"S3OutputPath": "s3://no-such-bucket/out"}}, "ClientError: Cannot write to S3OutputPath"),
+        ("tj-empty", f"s3://{BUCKET}/transform/nothing-here", {}, "ClientError: No S3 objects found under S3 URL"),
+        (
+            "tj-huge",
+            f"s3://{BUCKET}/transform/huge",
+            {"MaxPayloadInMB": 1},
+            "ClientError: Record 1 is 1228801 bytes, larger than MaxPayloadInMB (1 MB)",
+        ),
+        (
+            "tj-bad-field",
+            f"s3://{BUCKET}/transform/features/a.csv",
+            {"DataProcessing": {"InputFilter": "$[9]"}},
+            "index 9 is out of range for a record of 5 fields",
+        ),
+        (
+            "tj-no-output-bucket",
+            f"s3://{BUCKET}/transform/features/a.csv",
+            {"TransformOutput": {"S3OutputPath": "s3://no-such-bucket/out"}},
+            "ClientError: Cannot write to S3OutputPath",
+        ),
     ],
 )
 def test_failures_carry_the_reason(sm, model_name, test_rows, name, source, overrides, reason):
     description = run_job(sm, transform_request(name, model_name, source, **overrides))
     assert description["TransformJobStatus"] == "Failed"
     assert reason in description["FailureReason"]
-    assert sm.list_transform_jobs(NameContains=name)["TransformJobSummaries"][0]["FailureReason"] == description["FailureReason"]
+    assert (
+        sm.list_transform_jobs(NameContains=name)["TransformJobSummaries"][0]["FailureReason"]
+        == description["FailureReason"]
+    )
 
 
 def test_a_model_that_cannot_load_or_an_unsupported_image_fails_the_job(sm, s3, test_rows):
     s3.put_object(Bucket=BUCKET, Key="transform/junk/model.tar.gz", Body=b"not a tarball")
-    sm.create_model(ModelName="tj-junk-model", ExecutionRoleArn=ROLE_ARN,
-                    PrimaryContainer={"Image": IMAGES["3.0-5"], "ModelDataUrl": f"s3://{BUCKET}/transform/junk/model.tar.gz"})
-    sm.create_model(ModelName="tj-other-image", ExecutionRoleArn=ROLE_ARN,
-                    PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1"})
+    sm.create_model(
+        ModelName="tj-junk-model",
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": IMAGES["3.0-5"], "ModelDataUrl": f"s3://{BUCKET}/transform/junk/model.tar.gz"},
+    )
+    sm.create_model(
+        ModelName="tj-other-image",
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:1"},
+    )
     source = f"s3://{BUCKET}/transform/features/a.csv"
     junk = run_job(sm, transform_request("tj-junk", "tj-junk-model", source))
     assert junk["TransformJobStatus"] == "Failed" and "is a valid tar.gz archive" in junk["FailureReason"]
@@ -187,20 +234,35 @@ def test_a_model_that_cannot_load_or_an_unsupported_image_fails_the_job(sm, s3, 
 def test_injected_failure(sm, control, model_name, test_rows):
     control("POST", "faults", {"fail_next_transform_job": "InternalServerError: injected"})
     description = run_job(sm, transform_request("tj-injected", model_name, f"s3://{BUCKET}/transform/features/a.csv"))
-    assert (description["TransformJobStatus"], description["FailureReason"]) == ("Failed", "InternalServerError: injected")
+    assert (description["TransformJobStatus"], description["FailureReason"]) == (
+        "Failed",
+        "InternalServerError: injected",
+    )
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"ModelName": "no-such-model"}, 'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/no-such-model".'),
+        (
+            {"ModelName": "no-such-model"},
+            'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/no-such-model".',
+        ),
         ({"TransformInput": {"SplitType": "RecordIO"}}, "SplitType RecordIO is not supported by sagemaker-emulator"),
         ({"MaxPayloadInMB": 101}, "MaxPayloadInMB must be at most 100"),
         ({"MaxPayloadInMB": 0}, "MaxPayloadInMB 0 (streaming) is not supported"),
         ({"DataProcessing": {"OutputFilter": "$..score"}}, "DataProcessing.OutputFilter: JSONPath '$..score'"),
-        ({"DataProcessing": {"JoinSource": "Input"}, "TransformInput": {"SplitType": "None"}}, "set TransformInput.SplitType to Line"),
-        ({"TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": f"s3://{BUCKET}/m"}}}},
-         "S3DataType ManifestFile is not supported by sagemaker-emulator; supported: S3Prefix."),
+        (
+            {"DataProcessing": {"JoinSource": "Input"}, "TransformInput": {"SplitType": "None"}},
+            "set TransformInput.SplitType to Line",
+        ),
+        (
+            {
+                "TransformInput": {
+                    "DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": f"s3://{BUCKET}/m"}}
+                }
+            },
+            "S3DataType ManifestFile is not supported by sagemaker-emulator; supported: S3Prefix.",
+        ),
         ({"BatchStrategy": "Everything"}, "Member must satisfy enum value set: [MultiRecord, SingleRecord]"),
     ],
 )
@@ -212,8 +274,9 @@ def test_bad_requests_are_validation_exceptions(sm, model_name, overrides, messa
 
 
 def test_duplicates_missing_jobs_and_tags(sm, model_name, test_rows):
-    request = transform_request("tj-dup", model_name, f"s3://{BUCKET}/transform/features/a.csv",
-                                Tags=[{"Key": "project", "Value": "bankml"}])
+    request = transform_request(
+        "tj-dup", model_name, f"s3://{BUCKET}/transform/features/a.csv", Tags=[{"Key": "project", "Value": "bankml"}]
+    )
     description = run_job(sm, request)
     with pytest.raises(ClientError) as duplicate:
         sm.create_transform_job(**request)
@@ -227,7 +290,8 @@ def test_duplicates_missing_jobs_and_tags(sm, model_name, test_rows):
     assert missing.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(WaiterError):  # the waiter fails on ValidationException
         sm.get_waiter("transform_job_completed_or_stopped").wait(
-            TransformJobName="tj-never-created", WaiterConfig={"Delay": 0.2, "MaxAttempts": 2})
+            TransformJobName="tj-never-created", WaiterConfig={"Delay": 0.2, "MaxAttempts": 2}
+        )
 
 
 def test_stop_ends_the_job_stopped(sm, control, model_name, test_rows):
@@ -236,8 +300,9 @@ def test_stop_ends_the_job_stopped(sm, control, model_name, test_rows):
         sm.create_transform_job(**transform_request("tj-stop", model_name, f"s3://{BUCKET}/transform/features"))
         sm.stop_transform_job(TransformJobName="tj-stop")
         assert sm.describe_transform_job(TransformJobName="tj-stop")["TransformJobStatus"] in ("Stopping", "Stopped")
-        described = wait_for_status(lambda: sm.describe_transform_job(TransformJobName="tj-stop"),
-                                    "TransformJobStatus", {"Stopped"})
+        described = wait_for_status(
+            lambda: sm.describe_transform_job(TransformJobName="tj-stop"), "TransformJobStatus", {"Stopped"}
+        )
     finally:
         control("POST", "delays", {"step_seconds": 0.2})
     assert described["TransformJobStatus"] == "Stopped" and "FailureReason" not in described

@@ -84,11 +84,20 @@ def test_steps_run_in_the_containers_order() -> None:
         ({"scale_pos_weight": "0"}, "Hyperparameter scale_pos_weight: 0.0 is not in (0, +inf)"),
         ({"tweedie_variance_power": "2"}, "Hyperparameter tweedie_variance_power: 2.0 is not in (1, 2)"),
         ({"seed": str(2**31 - 1)}, "Hyperparameter seed: 2147483647 is not in (-2147483648, 2147483647)"),
-        ({"tree_method": "fast"}, "Hyperparameter tree_method: fast is not in ['auto', 'exact', 'approx', 'hist', 'gpu_hist']"),
+        (
+            {"tree_method": "fast"},
+            "Hyperparameter tree_method: fast is not in ['auto', 'exact', 'approx', 'hist', 'gpu_hist']",
+        ),
         ({"booster": "gbforest"}, "Hyperparameter booster: gbforest is not in ['gbtree', 'gblinear', 'dart']"),
         ({"eval_metric": "logloss,foo"}, "Hyperparameter eval_metric: value ['logloss', 'foo'] not in range"),
-        ({"monotone_constraints": "(1,2)"}, "Hyperparameter monotone_constraints: value (1, 2) not in range [-1, 0, 1]"),
-        ({"interaction_constraints": "[[0, 1]]"}, "Hyperparameter interaction_constraints: value [[0, 1]] not in range [1, +inf)"),
+        (
+            {"monotone_constraints": "(1,2)"},
+            "Hyperparameter monotone_constraints: value (1, 2) not in range [-1, 0, 1]",
+        ),
+        (
+            {"interaction_constraints": "[[0, 1]]"},
+            "Hyperparameter interaction_constraints: value [[0, 1]] not in range [1, +inf)",
+        ),
     ],
 )
 def test_range_messages(user: dict[str, str], message: str) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -77,7 +76,9 @@ def test_jsonlines_multiclass_score_is_the_probability_list(tmp_path: Path) -> N
     x, y = binary_data(90, 4)
     booster = xgb.train({"objective": "multi:softprob", "num_class": 3}, xgb.DMatrix(x, label=y + (x[:, 2] > 1)), 2)
     booster.save_model(tmp_path / "xgboost-model.ubj")
-    result = ScoringService.from_model_dir(tmp_path, V3).invoke(b"1,2,3,4\n4,3,2,1", "text/csv", "application/jsonlines")
+    result = ScoringService.from_model_dir(tmp_path, V3).invoke(
+        b"1,2,3,4\n4,3,2,1", "text/csv", "application/jsonlines"
+    )
     records = [json.loads(line) for line in result.body.decode().splitlines()]
     assert len(records) == 2 and all(len(r["score"]) == 3 and abs(sum(r["score"]) - 1) < 1e-6 for r in records)
 
@@ -211,7 +212,9 @@ def test_dotfiles_are_ignored_and_several_models_are_an_averaged_ensemble(tmp_pa
 
 def test_a_1_7_1_model_is_served_by_both_tags(trained_models) -> None:
     for version in VERSIONS.values():
-        result = ScoringService.from_model_dir(trained_models["1.7-1"], version).invoke(b"1,2,3,4,5,6", "text/csv", None)
+        result = ScoringService.from_model_dir(trained_models["1.7-1"], version).invoke(
+            b"1,2,3,4,5,6", "text/csv", None
+        )
         assert result.status == 200
 
 

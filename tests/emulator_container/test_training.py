@@ -13,9 +13,9 @@ from sklearn.metrics import roc_auc_score
 
 from sagemaker_emulator.xgboost_container.training import parse_metrics
 from sagemaker_emulator.xgboost_container.versions import VERSIONS
+from tests.paths import FULL_DATASET
 
 from .jobs import CSV_CHANNEL, TUTORIAL_HYPERPARAMETERS, binary_data, csv_text, failure_of
-from tests.paths import FULL_DATASET
 
 BOTH = pytest.mark.parametrize("version", list(VERSIONS.values()), ids=list(VERSIONS))
 
@@ -103,7 +103,9 @@ def test_validation_failure_writes_the_failure_reason(run_job, version) -> None:
     assert code == 1
     reason = failure_of(opt_ml)
     assert reason.startswith("AlgorithmError: framework error: \nTraceback (most recent call last):\n")
-    assert reason.endswith("UserError: Extraneous hyperparameter found: silent\n\nExtraneous hyperparameter found: silent")
+    assert reason.endswith(
+        "UserError: Extraneous hyperparameter found: silent\n\nExtraneous hyperparameter found: silent"
+    )
     assert len(reason) < 1024
     assert any(line.endswith("ERROR] Reporting training FAILURE") for line in lines)
     assert any(line.endswith("ERROR] framework error: ") for line in lines)
@@ -146,7 +148,9 @@ def test_user_errors_end_the_failure_reason(run_job, hyperparameters, channels, 
 
 def test_other_xgboost_errors_are_algorithm_errors(run_job) -> None:
     files = {"train/a.csv": "2,1.0\n3,2.0\n"}
-    code, _, opt_ml = run_job({"num_round": "2", "objective": "binary:logistic"}, files, channels={"train": CSV_CHANNEL})
+    code, _, opt_ml = run_job(
+        {"num_round": "2", "objective": "binary:logistic"}, files, channels={"train": CSV_CHANNEL}
+    )
     assert code == 1
     reason = failure_of(opt_ml)
     assert "AlgorithmError: XGB train call failed with exception:\n " in reason
@@ -168,7 +172,9 @@ def test_csv_without_content_type_fails_as_libsvm(run_job) -> None:
 
 def test_libsvm_channel_trains(run_job) -> None:
     x, y = binary_data(120, 4)
-    libsvm = "".join(f"{label} " + " ".join(f"{j}:{float(v)!r}" for j, v in enumerate(row)) + "\n" for label, row in zip(y, x))
+    libsvm = "".join(
+        f"{label} " + " ".join(f"{j}:{float(v)!r}" for j, v in enumerate(row)) + "\n" for label, row in zip(y, x)
+    )
     channel = {**CSV_CHANNEL, "ContentType": "text/libsvm"}
     code, lines, _ = run_job({"num_round": "3", "objective": "binary:logistic"}, {"train/data.libsvm": libsvm},
                              channels={"train": channel})  # fmt: skip

@@ -23,19 +23,34 @@ PNG = roc_curve_png([0, 1, 0, 1], [0.1, 0.9, 0.4, 0.6])
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
     with EmulatorProcess.start(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
-        kwargs = dict(endpoint_url=running.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        kwargs = dict(
+            endpoint_url=running.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+        )
         sm, s3 = boto3.client("sagemaker", **kwargs), boto3.client("s3", **kwargs)
         s3.create_bucket(Bucket=BUCKET)
         for run, auc in (("r1", 0.80), ("r2", 0.70)):
             prefix = f"bankml/{run}/evaluation"
-            document = {"metrics": {"roc_auc": auc, "pr_auc": 0.45, "accuracy": 0.9,
-                                    "gain": [{"fraction_called": 0.2, "share_of_subscribers": 0.64}]},
-                        "cost": {"total_usd": 0.0002}}
+            document = {
+                "metrics": {
+                    "roc_auc": auc,
+                    "pr_auc": 0.45,
+                    "accuracy": 0.9,
+                    "gain": [{"fraction_called": 0.2, "share_of_subscribers": 0.64}],
+                },
+                "cost": {"total_usd": 0.0002},
+            }
             s3.put_object(Bucket=BUCKET, Key=f"{prefix}/metrics.json", Body=json.dumps(document).encode())
             s3.put_object(Bucket=BUCKET, Key=f"{prefix}/roc_curve.png", Body=PNG)
-            candidate = Candidate(run_key=run, run_id=f"manual__{run}", roc_auc=auc, test_sha256="a" * 64,
-                                  data_sha256="d" * 64, image=IMAGE, model_url=f"s3://{BUCKET}/{run}/model.tar.gz",
-                                  metrics_uri=f"s3://{BUCKET}/{prefix}/metrics.json")
+            candidate = Candidate(
+                run_key=run,
+                run_id=f"manual__{run}",
+                roc_auc=auc,
+                test_sha256="a" * 64,
+                data_sha256="d" * 64,
+                image=IMAGE,
+                model_url=f"s3://{BUCKET}/{run}/model.tar.gz",
+                metrics_uri=f"s3://{BUCKET}/{prefix}/metrics.json",
+            )
             register_run(sm, "bankml-economic", candidate, min_auc=0.5, tolerance=0.005)
         yield running
 
@@ -63,7 +78,7 @@ def test_page_lists_versions_newest_first_with_the_champion(signed_in: TestClien
     page = signed_in.get("/models").text
     assert page.index('data-version="2"') < page.index('data-version="1"')
     assert page.count("★ champion") == 1 and '<tr class="champion" data-version="1">' in page
-    assert "<td class=\"status\">Rejected</td>" in page and "<td class=\"status\">Approved</td>" in page
+    assert '<td class="status">Rejected</td>' in page and '<td class="status">Approved</td>' in page
     assert '<a href="/dags/bank_marketing_xgboost/runs/manual__r1">manual__r1</a>' in page
     assert "<td>0.8000</td>" in page and "<td>64.0%</td>" in page and "<td>$0.0002</td>" in page
     assert 'src="/bankml/trend/economic.png"' in page and "Feature set tutorial" not in page
@@ -79,8 +94,9 @@ def test_images_come_from_s3_and_only_the_known_ones(signed_in: TestClient) -> N
     assert trend.headers["content-type"] == "image/png" and trend.content.startswith(b"\x89PNG")
 
 
-def test_a_second_load_only_lists_and_an_approval_change_shows(signed_in: TestClient, emulator: EmulatorProcess,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_second_load_only_lists_and_an_approval_change_shows(
+    signed_in: TestClient, emulator: EmulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bankml import model_quality, model_quality_app
 
     kwargs = dict(endpoint_url=emulator.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
@@ -99,8 +115,9 @@ def test_a_second_load_only_lists_and_an_approval_change_shows(signed_in: TestCl
     assert set(calls) == {"ListModelPackages"}  # both metrics.json hold their cost: final, cached
 
     rejected = sm.list_model_packages(ModelPackageGroupName="bankml-economic", ModelApprovalStatus="Rejected")
-    sm.update_model_package(ModelPackageArn=rejected["ModelPackageSummaryList"][0]["ModelPackageArn"],
-                            ModelApprovalStatus="Approved")
+    sm.update_model_package(
+        ModelPackageArn=rejected["ModelPackageSummaryList"][0]["ModelPackageArn"], ModelApprovalStatus="Approved"
+    )
     calls.clear()
     page = signed_in.get("/models").text
     assert calls.count("DescribeModelPackage") == 1

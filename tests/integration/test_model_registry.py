@@ -20,14 +20,26 @@ GROUP = "bankml-economic"
 @pytest.fixture(scope="module")
 def sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     with EmulatorProcess.start(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
-        yield boto3.client("sagemaker", endpoint_url=running.url, region_name="us-east-1",
-                           aws_access_key_id="test", aws_secret_access_key="test")
+        yield boto3.client(
+            "sagemaker",
+            endpoint_url=running.url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
 
 
 def candidate(run: str, roc_auc: float, test_sha256: str = "a" * 64) -> Candidate:
-    return Candidate(run_key=run, run_id=f"manual__{run}+00:00", roc_auc=roc_auc, test_sha256=test_sha256,
-                     data_sha256="d" * 64, image=IMAGE, model_url=f"s3://b/{run}/model.tar.gz",
-                     metrics_uri=f"s3://b/{run}/evaluation/metrics.json")
+    return Candidate(
+        run_key=run,
+        run_id=f"manual__{run}+00:00",
+        roc_auc=roc_auc,
+        test_sha256=test_sha256,
+        data_sha256="d" * 64,
+        image=IMAGE,
+        model_url=f"s3://b/{run}/model.tar.gz",
+        metrics_uri=f"s3://b/{run}/evaluation/metrics.json",
+    )
 
 
 def register(sm: object, run: Candidate, min_auc: float = 0.75):
@@ -36,7 +48,12 @@ def register(sm: object, run: Candidate, min_auc: float = 0.75):
 
 def test_runs_compete_with_the_latest_approved_version(sm) -> None:
     first = register(sm, candidate("r1", 0.80))
-    assert (first.version, first.status, first.champion_version, first.registered_before) == (1, "Approved", None, False)
+    assert (first.version, first.status, first.champion_version, first.registered_before) == (
+        1,
+        "Approved",
+        None,
+        False,
+    )
 
     again = register(sm, replace(candidate("r1", 0.80), roc_auc=0.1))  # a retry: found by its run key
     assert (again.version, again.status, again.registered_before) == (1, "Approved", True)
@@ -56,7 +73,12 @@ def test_runs_compete_with_the_latest_approved_version(sm) -> None:
 
     versions = [v for v, _ in registered_versions(sm, GROUP)]
     assert [(v.version, v.status) for v in versions] == [
-        (1, "Approved"), (2, "Approved"), (3, "Rejected"), (4, "Rejected"), (5, "Approved")]
+        (1, "Approved"),
+        (2, "Approved"),
+        (3, "Rejected"),
+        (4, "Rejected"),
+        (5, "Approved"),
+    ]
     assert champion(versions).version == 5
     described = sm.describe_model_package(ModelPackageName=versions[2].arn)
     assert described["CustomerMetadataProperties"]["run_id"] == "manual__r3+00:00"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import boto3
@@ -38,15 +38,18 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProce
 @pytest.fixture
 def aws(emulator: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_uri(emulator.url))
-    kwargs = dict(endpoint_url=emulator.url, region_name="us-east-1",
-                  aws_access_key_id="test", aws_secret_access_key="test")
+    kwargs = dict(
+        endpoint_url=emulator.url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
     return {name: boto3.client(name, **kwargs) for name in ("sagemaker", "s3", "sagemaker-runtime")}
 
 
 def model_artifact(s3, key: str) -> str:
     """A real (tiny) XGBoost model in a model.tar.gz, as a training job would leave it."""
     rng = np.random.default_rng(0)
-    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(rng.random((50, 3)), label=rng.random(50) > 0.5), 3)
+    booster = xgb.train(
+        {"objective": "binary:logistic"}, xgb.DMatrix(rng.random((50, 3)), label=rng.random(50) > 0.5), 3
+    )
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w:gz") as tar:
         raw = booster.save_raw("ubj")
@@ -59,18 +62,26 @@ def model_artifact(s3, key: str) -> str:
 
 def deploy(plan, url: str, try_number: int) -> dict:
     operator = RunEndpointOperator(
-        task_id="deploy", plan=plan.to_dict(), role_arn=ROLE, instance_type="ml.m5.large",
-        training={"Training": {"AlgorithmSpecification": {"TrainingImage": IMAGE},
-                               "ModelArtifacts": {"S3ModelArtifacts": url}}},
+        task_id="deploy",
+        plan=plan.to_dict(),
+        role_arn=ROLE,
+        instance_type="ml.m5.large",
+        training={
+            "Training": {
+                "AlgorithmSpecification": {"TrainingImage": IMAGE},
+                "ModelArtifacts": {"S3ModelArtifacts": url},
+            }
+        },
         wait=Wait(delay=1, max_attempts=120),
     )
     return operator.execute({"ti": SimpleNamespace(try_number=try_number)})
 
 
 def make_plan(name: str):
-    now = datetime.now(timezone.utc)
-    return plan_run(dag_id="bank_marketing_xgboost", run_id=name, run_after=now, bucket=BUCKET,
-                    prefix="it", created_at=now)
+    now = datetime.now(UTC)
+    return plan_run(
+        dag_id="bank_marketing_xgboost", run_id=name, run_after=now, bucket=BUCKET, prefix="it", created_at=now
+    )
 
 
 def test_cleared_deploy_updates_the_one_endpoint_and_teardown_is_rerunnable(aws: dict) -> None:
@@ -84,8 +95,11 @@ def test_cleared_deploy_updates_the_one_endpoint_and_teardown_is_rerunnable(aws:
     found = run_resources(aws["sagemaker"], plan.base_name)
     assert found["endpoints"] == [plan.endpoint_name]
     assert sorted(found["models"]) == [plan.model_name(1), plan.model_name(2)]
-    body = aws["sagemaker-runtime"].invoke_endpoint(EndpointName=plan.endpoint_name, ContentType="text/csv",
-                                                    Body=b"0.1,0.2,0.3\n")["Body"].read()
+    body = (
+        aws["sagemaker-runtime"]
+        .invoke_endpoint(EndpointName=plan.endpoint_name, ContentType="text/csv", Body=b"0.1,0.2,0.3\n")["Body"]
+        .read()
+    )
     assert 0 <= float(body) <= 1
 
     report = teardown_run(aws["sagemaker"], plan.base_name, Wait(delay=1, max_attempts=60))
@@ -122,9 +136,14 @@ def test_evaluation_rides_out_throttling_and_fails_fast_on_model_errors(aws: dic
 
     plan = make_plan("manual__throttled")
     deploy(plan, model_artifact(aws["s3"], "it/model-3.tar.gz"), try_number=1)
-    runtime = boto3.client("sagemaker-runtime", endpoint_url=emulator.url, region_name="us-east-1",
-                           aws_access_key_id="test", aws_secret_access_key="test",
-                           config=Config(retries={"mode": "standard", "max_attempts": 8}))
+    runtime = boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"mode": "standard", "max_attempts": 8}),
+    )
     rows = split_labelled_csv(b"".join(b"%d,0.1,0.2,0.3\n" % (i % 2) for i in range(40)), max_rows=10)
     try:
         emulator.control("POST", "faults", {"throttle_invocations": {"count": 3}})
@@ -132,8 +151,9 @@ def test_evaluation_rides_out_throttling_and_fails_fast_on_model_errors(aws: dic
         assert scores.shape == (40,) and ((0 <= scores) & (scores <= 1)).all()
         assert emulator.control("GET", "faults")["throttle_invocations"] is None  # all 3 were hit
 
-        emulator.control("POST", "faults", {"invocation_errors": {"count": 1, "after": 1, "status": 500,
-                                                                  "message": "model crashed"}})
+        emulator.control(
+            "POST", "faults", {"invocation_errors": {"count": 1, "after": 1, "status": 500, "message": "model crashed"}}
+        )
         with pytest.raises(EndpointInvocationError, match="model answered 500: model crashed"):
             score(rows, endpoint_invoker(runtime, plan.endpoint_name), workers=1)
     finally:

@@ -20,10 +20,20 @@ from .test_redeploy_and_teardown import BUCKET, IMAGE, ROLE, aws, emulator, make
 
 def transform(plan, url: str, test_uri: str, try_number: int = 1, **kwargs) -> dict:
     operator = RunTransformOperator(
-        task_id="transform", plan=plan.to_dict(), prepared={"channels": {"test": {"uri": test_uri}}}, role_arn=ROLE, instance_type="ml.m5.large",
-        training={"Training": {"AlgorithmSpecification": {"TrainingImage": IMAGE},
-                               "ModelArtifacts": {"S3ModelArtifacts": url}}},
-        check_interval=1, wait_seconds=120, **kwargs,
+        task_id="transform",
+        plan=plan.to_dict(),
+        prepared={"channels": {"test": {"uri": test_uri}}},
+        role_arn=ROLE,
+        instance_type="ml.m5.large",
+        training={
+            "Training": {
+                "AlgorithmSpecification": {"TrainingImage": IMAGE},
+                "ModelArtifacts": {"S3ModelArtifacts": url},
+            }
+        },
+        check_interval=1,
+        wait_seconds=120,
+        **kwargs,
     )
     return operator.execute({"ti": SimpleNamespace(try_number=try_number)})
 
@@ -78,6 +88,10 @@ def test_teardown_stops_a_running_transform_job(aws: dict, emulator) -> None:
         emulator.control("POST", "delays", {"step_seconds": 0.2})
     assert report.stopped_transform_jobs == [plan.transform_job_name]
     aws["sagemaker"].get_waiter("transform_job_completed_or_stopped").wait(
-        TransformJobName=plan.transform_job_name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
-    assert aws["sagemaker"].describe_transform_job(TransformJobName=plan.transform_job_name)["TransformJobStatus"] == "Stopped"
+        TransformJobName=plan.transform_job_name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 60}
+    )
+    assert (
+        aws["sagemaker"].describe_transform_job(TransformJobName=plan.transform_job_name)["TransformJobStatus"]
+        == "Stopped"
+    )
     assert running_jobs(aws["sagemaker"], plan.base_name) == {}

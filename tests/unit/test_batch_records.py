@@ -48,8 +48,11 @@ def test_a_record_larger_than_the_payload_limit_fails():
         ("$[2]", ["a", "b", "c"], "c"),
         ("$.features", {"id": 1, "features": [3, 4]}, [3, 4]),
         ("$.features[1]", {"features": [3, 4]}, 4),
-        ("$['id','SageMakerOutput']", {"id": 1, "x": 2, "SageMakerOutput": {"score": 0.5}},
-         {"id": 1, "SageMakerOutput": {"score": 0.5}}),
+        (
+            "$['id','SageMakerOutput']",
+            {"id": 1, "x": 2, "SageMakerOutput": {"score": 0.5}},
+            {"id": 1, "SageMakerOutput": {"score": 0.5}},
+        ),
         ("$[*]", [1, 2], [1, 2]),
         ("$.*", {"a": 1, "b": 2}, [1, 2]),
     ],

@@ -17,8 +17,13 @@ def version(number: int, status: str, roc_auc: float | None = 0.80, test_sha256:
 
 
 def test_champion_is_the_latest_approved_version_with_a_score() -> None:
-    versions = [version(1, APPROVED), version(2, APPROVED), version(3, REJECTED),
-                version(4, "PendingManualApproval"), version(5, APPROVED, roc_auc=None)]
+    versions = [
+        version(1, APPROVED),
+        version(2, APPROVED),
+        version(3, REJECTED),
+        version(4, "PendingManualApproval"),
+        version(5, APPROVED, roc_auc=None),
+    ]
     assert champion(versions) == versions[1]
     assert champion([version(1, REJECTED)]) is None
     assert champion([]) is None
@@ -45,8 +50,9 @@ def test_challenger_against_the_champion_within_tolerance(roc_auc: float, status
 
 
 def test_other_test_rows_are_said() -> None:
-    decision = decide(0.82, min_auc=0.5, tolerance=0.0, champion=version(1, APPROVED, test_sha256="old"),
-                      test_sha256="new")
+    decision = decide(
+        0.82, min_auc=0.5, tolerance=0.0, champion=version(1, APPROVED, test_sha256="old"), test_sha256="new"
+    )
     assert decision.status == APPROVED and decision.same_test_rows is False
     assert decision.reason.endswith("measured on other test rows: the data changed")
 

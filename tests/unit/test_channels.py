@@ -17,7 +17,6 @@ from bankml.data.split import Splits, split_model_frame
 from tests.paths import FULL_DATASET
 
 
-
 def _frame(rows: int = 4, offset: int = 0) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -31,9 +30,7 @@ def _frame(rows: int = 4, offset: int = 0) -> pd.DataFrame:
 
 
 def _splits(validation: bool = True) -> Splits:
-    return Splits(
-        train=_frame(), validation=_frame(2, offset=1) if validation else None, test=_frame(3, offset=2)
-    )
+    return Splits(train=_frame(), validation=_frame(2, offset=1) if validation else None, test=_frame(3, offset=2))
 
 
 def test_files_are_headerless_label_first_and_compact(tmp_path: Path) -> None:
@@ -41,10 +38,7 @@ def test_files_are_headerless_label_first_and_compact(tmp_path: Path) -> None:
 
     assert list(channels) == ["train", "validation", "test"]
     assert (tmp_path / "train.csv").read_text() == (
-        "0,56,1,5191,-36.4\n"
-        "1,57,0,5228.1,0.30000000000000004\n"
-        "1,37,0,4963.6,0.0000001\n"
-        "0,40,1,5099.1,93.994\n"
+        "0,56,1,5191,-36.4\n1,57,0,5228.1,0.30000000000000004\n1,37,0,4963.6,0.0000001\n0,40,1,5099.1,93.994\n"
     )
 
 

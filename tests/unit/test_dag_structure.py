@@ -78,16 +78,25 @@ def test_scheduling_and_params(dag) -> None:
     assert params["feature_set"] == "economic"
     assert params["xgboost_version"] == "3.0-5"
     assert "silent" not in params["hyperparameters"]
-    assert set(params) >= {"feature_set", "hyperparameters", "xgboost_version", "training_instance_type",
-                           "endpoint_instance_type", "min_auc"}
+    assert set(params) >= {
+        "feature_set",
+        "hyperparameters",
+        "xgboost_version",
+        "training_instance_type",
+        "endpoint_instance_type",
+        "min_auc",
+    }
 
 
-@pytest.mark.parametrize("conf, message", [
-    ({"feature_set": "all"}, "feature_set"),
-    ({"min_auc": 1.5}, "min_auc"),
-    ({"xgboost_version": "0.90-1"}, "xgboost_version"),
-    ({"evaluation": "notebook"}, "evaluation"),
-])
+@pytest.mark.parametrize(
+    "conf, message",
+    [
+        ({"feature_set": "all"}, "feature_set"),
+        ({"min_auc": 1.5}, "min_auc"),
+        ({"xgboost_version": "0.90-1"}, "xgboost_version"),
+        ({"evaluation": "notebook"}, "evaluation"),
+    ],
+)
 def test_bad_trigger_conf_is_refused(dag, conf, message) -> None:
     from airflow.sdk.definitions.param import ParamsDict
 
@@ -106,9 +115,14 @@ def test_dag_file_imports_no_heavy_library(tmp_path: Path) -> None:
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=ROOT, env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}", "PATH": "/usr/bin:/bin",
-                                        "AIRFLOW_HOME": str(tmp_path)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}", "PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path)},
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 

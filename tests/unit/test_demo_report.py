@@ -63,7 +63,10 @@ def test_the_failed_tasks_whole_message_with_the_reason_inside_it() -> None:
 
 def test_of_a_chain_the_exception_the_task_raised_last() -> None:
     message = exception_message(task_log(DEPLOY_CHAINED, "deploy"))
-    assert message == "RuntimeError: Endpoint bankml-x is Failed: The primary container did not pass the ping health check."
+    assert (
+        message
+        == "RuntimeError: Endpoint bankml-x is Failed: The primary container did not pass the ping health check."
+    )
 
 
 def test_a_task_without_an_exception_or_not_run() -> None:
@@ -78,23 +81,34 @@ def test_the_first_failed_task_in_run_order_not_the_teardown() -> None:
 
 
 def test_airflows_param_message_verbatim() -> None:
-    output = ("Traceback ...\nairflow.sdk.exceptions.ParamValidationError: Invalid input for param min_auc: "
-              "2 is greater than the maximum of 1\n")
+    output = (
+        "Traceback ...\nairflow.sdk.exceptions.ParamValidationError: Invalid input for param min_auc: "
+        "2 is greater than the maximum of 1\n"
+    )
     assert param_error(output) == "Invalid input for param min_auc: 2 is greater than the maximum of 1"
     assert param_error(TRAIN_FAILED) is None
 
 
 def test_the_pipelines_warnings_once_each_without_the_logger() -> None:
-    line = ("2026-12-01T10:42:36.924774Z [warning  ] WARNING: could not download https://x (gaierror). Using the "
-            "copy shipped with bankml [bankml.tasks] loc=tasks.py:105")
+    line = (
+        "2026-12-01T10:42:36.924774Z [warning  ] WARNING: could not download https://x (gaierror). Using the "
+        "copy shipped with bankml [bankml.tasks] loc=tasks.py:105"
+    )
     other = "2026-12-01T10:42:36.924774Z [warning  ] deprecated thing [airflow.models] loc=x.py:1"
     assert warnings_of("\n".join([line, other, line])) == [
-        "WARNING: could not download https://x (gaierror). Using the copy shipped with bankml"]
+        "WARNING: could not download https://x (gaierror). Using the copy shipped with bankml"
+    ]
 
 
 def test_the_task_table_says_what_did_not_run() -> None:
-    states = {"plan": "success", "train": "failed", "deploy": "upstream_failed", "evaluate": "skipped",
-              "verify_cleanup": None}
+    states = {
+        "plan": "success",
+        "train": "failed",
+        "deploy": "upstream_failed",
+        "evaluate": "skipped",
+        "verify_cleanup": None,
+    }
     table = task_table(states, {"plan": 1.04, "train": 6.1}, ["plan", "train", "deploy", "evaluate", "verify_cleanup"])
-    assert table == ("plan 1.0, train 6.1 (failed), deploy upstream failed, evaluate skipped, "
-                     "verify_cleanup did not run")
+    assert table == (
+        "plan 1.0, train 6.1 (failed), deploy upstream failed, evaluate skipped, verify_cleanup did not run"
+    )

@@ -30,7 +30,9 @@ def test_readme_table_lists_exactly_the_declared_kinds() -> None:
     rows = _readme_fault_rows()
     assert [row[0] for row in rows] == [f"`{kind.name}`" for kind in FAULT_KINDS]
     for row, kind in zip(rows, FAULT_KINDS):
-        assert row[-1].startswith(f"`{kind.cli_command} "), f"{kind.name}: CLI column should start with {kind.cli_command}"
+        assert row[-1].startswith(f"`{kind.cli_command} "), (
+            f"{kind.name}: CLI column should start with {kind.cli_command}"
+        )
 
 
 def test_the_spec_is_made_of_the_declared_kinds() -> None:
@@ -42,7 +44,10 @@ def _sample_argv(kind: FaultKind) -> list[str]:
     if kind.record is None:
         return [kind.cli_command, "injected"]
     required = kind.schema["required"]
-    return [kind.cli_command, *[arg for name in required for arg in (f"--{name.replace('_', '-')}", SAMPLE_VALUES[name])]]
+    return [
+        kind.cli_command,
+        *[arg for name in required for arg in (f"--{name.replace('_', '-')}", SAMPLE_VALUES[name])],
+    ]
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -65,12 +70,36 @@ def test_cli_arms_every_kind(kind: FaultKind) -> None:
 
 
 def test_cli_options_fill_the_fault_like_the_http_body() -> None:
-    argv = ["faults", "request-errors", "--service", "s3", "--method", "PUT", "--path-contains", "/data/",
-            "--count", "3", "--status", "503", "--code", "SlowDown"]
+    argv = [
+        "faults",
+        "request-errors",
+        "--service",
+        "s3",
+        "--method",
+        "PUT",
+        "--path-contains",
+        "/data/",
+        "--count",
+        "3",
+        "--status",
+        "503",
+        "--code",
+        "SlowDown",
+    ]
     _, _, body = control_request(client_parser().parse_args(argv))
-    assert body == {"request_errors": {"count": 3, "service": "s3", "method": "PUT", "path_contains": "/data/",
-                                       "status": 503, "code": "SlowDown"}}
-    _, _, body = control_request(client_parser().parse_args(["faults", "invocation-errors", "--count", "3", "--after", "1"]))
+    assert body == {
+        "request_errors": {
+            "count": 3,
+            "service": "s3",
+            "method": "PUT",
+            "path_contains": "/data/",
+            "status": 503,
+            "code": "SlowDown",
+        }
+    }
+    _, _, body = control_request(
+        client_parser().parse_args(["faults", "invocation-errors", "--count", "3", "--after", "1"])
+    )
     faults = Faults()
     faults.arm(body or {})
     assert faults.as_dict()["invocation_errors"] == {"count": 3, "after": 1, "status": 500, "message": "Injected fault"}

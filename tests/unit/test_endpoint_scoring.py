@@ -26,8 +26,10 @@ def test_split_respects_payload_bytes():
     assert sum(c.rows for c in rows.chunks) == 10
 
 
-@pytest.mark.parametrize("data, message", [(b"", "empty"), (b"1\n", "expected 'label"),
-                                           (b"1," + b"9" * 100 + b"\n", "larger than the payload")])
+@pytest.mark.parametrize(
+    "data, message",
+    [(b"", "empty"), (b"1\n", "expected 'label"), (b"1," + b"9" * 100 + b"\n", "larger than the payload")],
+)
 def test_split_rejects_bad_input(data, message):
     with pytest.raises(ValueError, match=message):
         split_labelled_csv(data, max_payload_bytes=50)
@@ -89,8 +91,11 @@ def test_score_stops_at_its_deadline_and_cancels_the_queue():
         turn.release()
 
     rows = split_labelled_csv(DATA, max_rows=1)
-    with pytest.raises(TimeoutError, match=r"Timeout: scoring stopped at its deadline with 2 of 10 rows scored; "
-                                           r"[67] queued payloads were cancelled, [12] in flight abandoned"):
+    with pytest.raises(
+        TimeoutError,
+        match=r"Timeout: scoring stopped at its deadline with 2 of 10 rows scored; "
+        r"[67] queued payloads were cancelled, [12] in flight abandoned",
+    ):
         score(rows, invoke, workers=1, progress=progress, deadline=5.0, clock=lambda: 10.0 if len(scored) >= 2 else 0.0)
     turn.release()
     assert len(sent) <= 4

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import numpy as np
@@ -11,31 +11,53 @@ import pytest
 from moto import mock_aws
 
 from bankml.evaluation.document import (
-    evaluation_document, evaluation_result, quality_gate_failure, save_artifacts,
+    evaluation_document,
+    evaluation_result,
+    quality_gate_failure,
+    save_artifacts,
 )
 from bankml.evaluation.metrics import compute_metrics
 from bankml.run_plan import plan_run
 
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
-RUN = plan_run(dag_id="bank_marketing_xgboost", run_id="manual__1", run_after=T0, bucket="bkt", prefix="p",
-               created_at=T0)
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+RUN = plan_run(
+    dag_id="bank_marketing_xgboost", run_id="manual__1", run_after=T0, bucket="bkt", prefix="p", created_at=T0
+)
 LABELS = np.array([0, 0, 1, 1, 0, 1, 0, 0, 1, 0] * 5)
 SCORES = np.linspace(0.05, 0.95, LABELS.size) * 0.5 + LABELS * 0.4
-JOB = {"TrainingJobName": RUN.training_job_name, "HyperParameters": {"max_depth": "5"},
-       "FinalMetricDataList": [{"MetricName": "validation:logloss", "Value": 0.3}]}
-REGISTRATION = {"model_package_group": "bankml-economic", "arn": "arn:aws:sagemaker:::model-package/x/1",
-                "version": 1, "status": "Approved", "reason": "first version to pass the quality gate"}
+JOB = {
+    "TrainingJobName": RUN.training_job_name,
+    "HyperParameters": {"max_depth": "5"},
+    "FinalMetricDataList": [{"MetricName": "validation:logloss", "Value": 0.3}],
+}
+REGISTRATION = {
+    "model_package_group": "bankml-economic",
+    "arn": "arn:aws:sagemaker:::model-package/x/1",
+    "version": 1,
+    "status": "Approved",
+    "reason": "first version to pass the quality gate",
+}
 
 
 def params(min_auc: float = 0.5) -> dict:
-    return {"feature_set": "economic", "xgboost_version": "3.0-5", "evaluation": "endpoint",
-            "min_auc": min_auc, "champion_tolerance": 0.01}
+    return {
+        "feature_set": "economic",
+        "xgboost_version": "3.0-5",
+        "evaluation": "endpoint",
+        "min_auc": min_auc,
+        "champion_tolerance": 0.01,
+    }
 
 
 def document(min_auc: float = 0.5) -> dict:
     return evaluation_document(
-        run=RUN, params=params(min_auc), training_job=JOB, scored_by={"endpoint": RUN.endpoint_name},
-        seconds=1.23456, metrics=compute_metrics(LABELS, SCORES), registration=REGISTRATION,
+        run=RUN,
+        params=params(min_auc),
+        training_job=JOB,
+        scored_by={"endpoint": RUN.endpoint_name},
+        seconds=1.23456,
+        metrics=compute_metrics(LABELS, SCORES),
+        registration=REGISTRATION,
         evaluated_at="2026-12-01T12:05:00+00:00",
     )
 
@@ -57,10 +79,22 @@ def test_a_passing_run_has_no_gate_failure_and_a_small_xcom() -> None:
     result = evaluation_result(RUN, doc)
     assert result["metrics_uri"] == f"s3://bkt/{RUN.run_prefix}/evaluation/metrics.json"
     assert (result["model_version"], result["approval_status"]) == (1, "Approved")
-    assert result["gain_at_20"] == next(g["share_of_subscribers"] for g in doc["metrics"]["gain"]
-                                        if g["fraction_called"] == 0.2)
-    assert set(result) == {"accuracy", "roc_auc", "f1", "rows", "evaluation_seconds", "metrics_uri", "gain_at_20",
-                           "model_package_arn", "model_version", "approval_status", "approval_reason"}
+    assert result["gain_at_20"] == next(
+        g["share_of_subscribers"] for g in doc["metrics"]["gain"] if g["fraction_called"] == 0.2
+    )
+    assert set(result) == {
+        "accuracy",
+        "roc_auc",
+        "f1",
+        "rows",
+        "evaluation_seconds",
+        "metrics_uri",
+        "gain_at_20",
+        "model_package_arn",
+        "model_version",
+        "approval_status",
+        "approval_reason",
+    }
 
 
 def test_the_gate_says_what_was_registered_and_where_the_metrics_are() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +9,6 @@ import pytest
 from bankml.data.features import FEATURE_SETS, build_model_frame, feature_columns
 from bankml.data.schema import ECONOMIC_COLUMNS, SchemaError, read_raw
 from tests.paths import FULL_DATASET, TUTORIAL_CLEAN
-
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,18 @@ class PagedSageMaker:
         self.described: list[str] = []
 
     def get_paginator(self, operation: str) -> Any:
-        key, field = {"list_training_jobs": ("TrainingJobSummaries", "TrainingJobName"),
-                      "list_transform_jobs": ("TransformJobSummaries", "TransformJobName"),
-                      "list_models": ("Models", "ModelName")}[operation]
+        key, field = {
+            "list_training_jobs": ("TrainingJobSummaries", "TrainingJobName"),
+            "list_transform_jobs": ("TransformJobSummaries", "TransformJobName"),
+            "list_models": ("Models", "ModelName"),
+        }[operation]
         names = self.names.get(operation, [])
 
         class Paginator:
             def paginate(self, NameContains: str):  # noqa: N803
                 matching = [n for n in names if NameContains in n]
                 for start in range(0, max(len(matching), 1), 2):
-                    yield {key: [{field: n} for n in matching[start:start + 2]]}
+                    yield {key: [{field: n} for n in matching[start : start + 2]]}
 
         return Paginator()
 
@@ -48,10 +50,12 @@ def test_a_run_owns_only_the_names_that_start_with_its_base() -> None:
 
 
 def test_the_runs_jobs_come_described() -> None:
-    sm = PagedSageMaker({
-        "list_training_jobs": ["bankml-r", "bankml-r-1764600000", "bankml-q", "x-bankml-r"],
-        "list_transform_jobs": ["bankml-r"],
-    })
+    sm = PagedSageMaker(
+        {
+            "list_training_jobs": ["bankml-r", "bankml-r-1764600000", "bankml-q", "x-bankml-r"],
+            "list_transform_jobs": ["bankml-r"],
+        }
+    )
     jobs = run_training_jobs(sm, "bankml-r")
     assert [j["TrainingJobName"] for j in jobs] == ["bankml-r", "bankml-r-1764600000"]
     assert jobs[0]["ResourceConfig"]["InstanceType"] == "ml.m5.xlarge"

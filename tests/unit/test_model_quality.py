@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bankml.model_quality import Row, render_page
 
 
 def row(**overrides) -> Row:
-    values = dict(feature_set="economic", version=1, created=datetime(2026, 1, 1, tzinfo=timezone.utc),
-                  run_id="manual__x", status="Approved", champion=True, metrics_uri="s3://b/p/evaluation/metrics.json",
-                  metrics={"roc_auc": 0.8}, cost_usd=None)
+    values = dict(
+        feature_set="economic",
+        version=1,
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+        run_id="manual__x",
+        status="Approved",
+        champion=True,
+        metrics_uri="s3://b/p/evaluation/metrics.json",
+        metrics={"roc_auc": 0.8},
+        cost_usd=None,
+    )
     return Row(**{**values, **overrides})
 
 

@@ -9,8 +9,9 @@ from bankml.settings import Wait
 
 
 def operator(**kwargs) -> RunEndpointOperator:
-    return RunEndpointOperator(task_id="deploy", plan={}, training={}, role_arn="arn:role", instance_type="ml.m5.large",
-                               **kwargs)
+    return RunEndpointOperator(
+        task_id="deploy", plan={}, training={}, role_arn="arn:role", instance_type="ml.m5.large", **kwargs
+    )
 
 
 def test_the_wait_becomes_the_providers_poll_interval_and_attempt_count() -> None:

@@ -50,8 +50,10 @@ def test_gain_chart_shows_model_random_and_perfect_with_the_reported_shares() ->
     assert [t.get_text() for t in ax.texts] == ["10% called: 27%", "20% called: 53%", "30% called: 67%"]
 
 
-@pytest.mark.parametrize("render", [lambda: confusion_matrix_png(METRICS), lambda: roc_curve_png(Y, SCORES),
-                                    lambda: gain_chart_png(Y, SCORES)])
+@pytest.mark.parametrize(
+    "render",
+    [lambda: confusion_matrix_png(METRICS), lambda: roc_curve_png(Y, SCORES), lambda: gain_chart_png(Y, SCORES)],
+)
 def test_png_bytes_decode_to_an_image(render: Callable[[], bytes]) -> None:
     png = render()
 

@@ -42,8 +42,14 @@ SAGEMAKER_TRUST = {
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Fake credentials only; never the developer's profile or a real endpoint."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-                 "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_IAM",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -68,9 +74,7 @@ def create_bucket(session: boto3.Session, name: str = BUCKET, region: str = REGI
 
 
 def create_role(session: boto3.Session, trust: dict = SAGEMAKER_TRUST, path: str = "/") -> None:
-    session.client("iam").create_role(
-        RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust), Path=path
-    )
+    session.client("iam").create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust), Path=path)
 
 
 def clients(session: boto3.Session) -> dict[str, object]:
@@ -92,9 +96,7 @@ def test_happy_path_reports_every_check(session: boto3.Session) -> None:
     create_bucket(session)
     create_role(session)
 
-    passed = run_preflight(
-        **clients(session), bucket=BUCKET, role_arn=ROLE_ARN, region=REGION, xgboost_version=VERSION
-    )
+    passed = run_preflight(**clients(session), bucket=BUCKET, role_arn=ROLE_ARN, region=REGION, xgboost_version=VERSION)
 
     assert passed == [
         f"credentials: account {ACCOUNT}",
@@ -209,12 +211,16 @@ def test_unknown_region(session: boto3.Session) -> None:
 
 def test_every_problem_is_reported_not_only_the_first(session: boto3.Session) -> None:
     problems = problems_of(
-        session, bucket="bankml-nowhere", role_arn=f"arn:aws:iam::{ACCOUNT}:role/nobody",
+        session,
+        bucket="bankml-nowhere",
+        role_arn=f"arn:aws:iam::{ACCOUNT}:role/nobody",
         xgboost_version="0.1-0",
     )
 
     assert [p.split(" ")[0:2] for p in problems] == [
-        ["bucket", "bankml-nowhere"], ["role", "nobody"], ["no", "SageMaker"],
+        ["bucket", "bankml-nowhere"],
+        ["role", "nobody"],
+        ["no", "SageMaker"],
     ]
 
 
@@ -235,9 +241,7 @@ def test_no_credentials_skips_lookups_but_still_runs_offline_checks(
 @set_initial_no_auth_action_count(0)
 def test_unknown_access_key_is_rejected(aws_env: None) -> None:
     with mock_aws():
-        session = boto3.Session(
-            region_name=REGION, aws_access_key_id="AKIAUNKNOWNKEY000000", aws_secret_access_key="x"
-        )
+        session = boto3.Session(region_name=REGION, aws_access_key_id="AKIAUNKNOWNKEY000000", aws_secret_access_key="x")
         [problem] = problems_of(session)
 
     assert problem.startswith("AWS rejected the credentials (InvalidClientTokenId)")
@@ -259,8 +263,7 @@ def test_credentials_without_access_to_bucket_and_role(aws_env: None) -> None:
 
     assert problems[0].startswith(f"no access to bucket {BUCKET} (AccessDenied)")
     assert problems[1] == (
-        f"cannot read role {ROLE_NAME} (AccessDenied): grant iam:GetRole on it "
-        "(deploy/iam/airflow-policy.json)"
+        f"cannot read role {ROLE_NAME} (AccessDenied): grant iam:GetRole on it (deploy/iam/airflow-policy.json)"
     )
 
 
@@ -268,7 +271,8 @@ def test_expired_session_token(aws_env: None) -> None:
     sts = boto3.client("sts", region_name=REGION)
     with Stubber(sts) as stubber:
         stubber.add_client_error(
-            "get_caller_identity", service_error_code="ExpiredToken",
+            "get_caller_identity",
+            service_error_code="ExpiredToken",
             service_message="The security token included in the request is expired",
         )
         with pytest.raises(PreflightProblem, match=r"have expired \(ExpiredToken\); refresh them"):
@@ -277,7 +281,9 @@ def test_expired_session_token(aws_env: None) -> None:
 
 def test_unreachable_endpoint_points_at_the_emulator(aws_env: None) -> None:
     sts = boto3.client(
-        "sts", region_name=REGION, endpoint_url="http://127.0.0.1:9",
+        "sts",
+        region_name=REGION,
+        endpoint_url="http://127.0.0.1:9",
         config=Config(retries={"max_attempts": 1}, connect_timeout=2),
     )
 

@@ -9,9 +9,18 @@ from bankml.evaluation.report import confusion_report
 
 # The tutorial's published counts; the other numbers are only there to fill the table.
 PUBLISHED = {
-    "tn": 10769, "fp": 167, "fn": 1133, "tp": 288, "threshold": 0.5,
-    "accuracy": 0.894796, "precision": 0.632967, "recall": 0.202674, "f1": 0.307036,
-    "roc_auc": 0.77612, "pr_auc": 0.41999, "log_loss": 0.29134,
+    "tn": 10769,
+    "fp": 167,
+    "fn": 1133,
+    "tp": 288,
+    "threshold": 0.5,
+    "accuracy": 0.894796,
+    "precision": 0.632967,
+    "recall": 0.202674,
+    "f1": 0.307036,
+    "roc_auc": 0.77612,
+    "pr_auc": 0.41999,
+    "log_loss": 0.29134,
 }
 
 
@@ -75,7 +84,10 @@ def test_gain_report_lists_each_share_called() -> None:
     assert lines[0] == "Calling the best-scored clients first (10 clients, 4 subscribers in the test set)"
     assert lines[1].split() == ["Called", "Clients", "Subscribers", "Reached", "Lift"]
     assert [line.split() for line in lines[2:]] == [
-        ["10%", "1", "1", "25.0%", "2.50x"], ["20%", "2", "2", "50.0%", "2.50x"], ["30%", "3", "2", "50.0%", "1.67x"]]
+        ["10%", "1", "1", "25.0%", "2.50x"],
+        ["20%", "2", "2", "50.0%", "2.50x"],
+        ["30%", "3", "2", "50.0%", "1.67x"],
+    ]
 
 
 def test_gain_report_needs_the_gain() -> None:

@@ -61,11 +61,15 @@ def test_a_re_put_is_byte_identical(s3: Any, tmp_path: Path) -> None:
     assert s3.head_object(Bucket=BUCKET, Key=key)["ETag"] == first
 
 
-@pytest.mark.parametrize("body, problem", [
-    (gzip.compress(CSV + b"58;no\n", mtime=0), "holds a CSV with sha256"),
-    (b"not gzip at all", "is not valid gzip"),
-    (gzip.compress(CSV, mtime=0)[:-6], "is not valid gzip"),
-], ids=["other-content", "not-gzip", "truncated-gzip"])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        (gzip.compress(CSV + b"58;no\n", mtime=0), "holds a CSV with sha256"),
+        (b"not gzip at all", "is not valid gzip"),
+        (gzip.compress(CSV, mtime=0)[:-6], "is not valid gzip"),
+    ],
+    ids=["other-content", "not-gzip", "truncated-gzip"],
+)
 def test_a_bad_raw_object_is_reported_and_refused(s3: Any, tmp_path: Path, body: bytes, problem: str) -> None:
     key = s3_store.raw_key("p", SHA)
     s3.put_object(Bucket=BUCKET, Key=key, Body=body)

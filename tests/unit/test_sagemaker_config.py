@@ -1,6 +1,6 @@
-import pytest
+from datetime import UTC, datetime
 
-from datetime import datetime, timezone
+import pytest
 
 from bankml.run_plan import plan_run
 from bankml.sagemaker_config import (
@@ -14,8 +14,14 @@ from bankml.sagemaker_config import (
     transform_job_config,
 )
 
-PLAN = plan_run(dag_id="d", run_id="r", run_after=datetime(2026, 1, 2, tzinfo=timezone.utc), bucket="bkt",
-                prefix="p", created_at=datetime(2026, 1, 2, tzinfo=timezone.utc))
+PLAN = plan_run(
+    dag_id="d",
+    run_id="r",
+    run_after=datetime(2026, 1, 2, tzinfo=UTC),
+    bucket="bkt",
+    prefix="p",
+    created_at=datetime(2026, 1, 2, tzinfo=UTC),
+)
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
@@ -26,7 +32,10 @@ def test_tutorial_hyperparameters_drop_silent():
 
 def test_hyperparameters_become_strings():
     assert hyperparameter_strings({"num_round": 10, "eta": 0.2, "flag": True}) == {
-        "num_round": "10", "eta": "0.2", "flag": "true"}
+        "num_round": "10",
+        "eta": "0.2",
+        "flag": "true",
+    }
 
 
 @pytest.mark.parametrize("bad", [{"eta": [1]}, {"eta": None}, {"x": {"y": 1}}])
@@ -42,9 +51,14 @@ def test_at_most_100_hyperparameters():
 
 def test_training_config_matches_create_training_job():
     config = training_job_config(
-        PLAN, image_uri=IMAGE, role_arn="arn:aws:iam::123456789012:role/r",
+        PLAN,
+        image_uri=IMAGE,
+        role_arn="arn:aws:iam::123456789012:role/r",
         channels={"train": "s3://bkt/p/k/data/train/", "validation": "s3://bkt/p/k/data/validation/"},
-        hyperparameters=TUTORIAL_HYPERPARAMETERS, instance_type="ml.m5.xlarge", created_at="t")
+        hyperparameters=TUTORIAL_HYPERPARAMETERS,
+        instance_type="ml.m5.xlarge",
+        created_at="t",
+    )
     assert config["TrainingJobName"] == PLAN.training_job_name
     assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "validation"]
     assert all(c["ContentType"] == "text/csv" for c in config["InputDataConfig"])
@@ -59,22 +73,36 @@ def test_training_config_validates_with_botocore():
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     shape = model.operation_model("CreateTrainingJob").input_shape
-    config = training_job_config(PLAN, image_uri=IMAGE, role_arn="arn:aws:iam::123456789012:role/r",
-                                 channels={"train": "s3://b/t/"}, hyperparameters={"num_round": 1},
-                                 instance_type="ml.m5.xlarge", created_at="t")
+    config = training_job_config(
+        PLAN,
+        image_uri=IMAGE,
+        role_arn="arn:aws:iam::123456789012:role/r",
+        channels={"train": "s3://b/t/"},
+        hyperparameters={"num_round": 1},
+        instance_type="ml.m5.xlarge",
+        created_at="t",
+    )
     report = ParamValidator().validate(config, shape)
     assert not report.has_errors(), report.generate_report()
 
 
 def test_endpoint_config_names_carry_the_try_number():
-    config = endpoint_config(PLAN, try_number=3, image_uri=IMAGE, model_data_url="s3://b/m.tar.gz",
-                             role_arn="arn:aws:iam::123456789012:role/r", instance_type="ml.m5.large",
-                             created_at="t")
+    config = endpoint_config(
+        PLAN,
+        try_number=3,
+        image_uri=IMAGE,
+        model_data_url="s3://b/m.tar.gz",
+        role_arn="arn:aws:iam::123456789012:role/r",
+        instance_type="ml.m5.large",
+        created_at="t",
+    )
     assert config["Model"]["ModelName"] == PLAN.model_name(3)
     assert config["EndpointConfig"]["ProductionVariants"][0]["ModelName"] == PLAN.model_name(3)
-    assert config["Endpoint"] == {"EndpointName": PLAN.endpoint_name,
-                                  "EndpointConfigName": PLAN.endpoint_config_name(3),
-                                  "Tags": PLAN.tags("t")}
+    assert config["Endpoint"] == {
+        "EndpointName": PLAN.endpoint_name,
+        "EndpointConfigName": PLAN.endpoint_config_name(3),
+        "Tags": PLAN.tags("t"),
+    }
 
 
 def test_no_overrides_keep_the_feature_sets_defaults() -> None:
@@ -141,9 +169,16 @@ def test_transform_config_validates_with_botocore_and_keeps_label_and_score():
     import botocore.session
     from botocore.validate import ParamValidator
 
-    config = transform_job_config(PLAN, try_number=2, image_uri=IMAGE, model_data_url="s3://b/m.tar.gz",
-                                  role_arn="arn:aws:iam::123456789012:role/r", instance_type="ml.m5.large",
-                                  test_uri="s3://bkt/p/test/", created_at="t")
+    config = transform_job_config(
+        PLAN,
+        try_number=2,
+        image_uri=IMAGE,
+        model_data_url="s3://b/m.tar.gz",
+        role_arn="arn:aws:iam::123456789012:role/r",
+        instance_type="ml.m5.large",
+        test_uri="s3://bkt/p/test/",
+        created_at="t",
+    )
     model = botocore.session.get_session().get_service_model("sagemaker")
     for operation, request in (("CreateModel", config["Model"]), ("CreateTransformJob", config["Transform"])):
         report = ParamValidator().validate(request, model.operation_model(operation).input_shape)

@@ -12,7 +12,6 @@ from bankml.data.schema import RAW_COLUMNS, SchemaError, read_raw, validate_raw
 from tests.paths import FULL_DATASET, SAMPLE_DATASET
 
 
-
 @pytest.fixture(scope="module")
 def raw() -> pd.DataFrame:
     return read_raw(FULL_DATASET)

@@ -5,7 +5,9 @@ import pytest
 from bankml.settings import Settings, Wait
 
 
-@pytest.mark.parametrize("name", ["BANKML_POLL_SECONDS", "BANKML_ENDPOINT_WAIT_SECONDS", "BANKML_EVALUATE_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize(
+    "name", ["BANKML_POLL_SECONDS", "BANKML_ENDPOINT_WAIT_SECONDS", "BANKML_EVALUATE_TIMEOUT_SECONDS"]
+)
 @pytest.mark.parametrize("value", ["0", "-5"])
 def test_intervals_below_one_second_are_refused(monkeypatch, name, value):
     monkeypatch.setenv(name, value)

@@ -25,7 +25,6 @@ from bankml.data.source import (
 from tests.paths import FULL_DATASET
 
 
-
 def _zip(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -250,9 +249,7 @@ def test_non_http_answer_is_an_error(tmp_path: Path) -> None:
         ("/cut-chunked.csv", "truncated"),
     ],
 )
-def test_wrong_content_raises_and_leaves_no_file(
-    server: str, path: str, expected: str, tmp_path: Path
-) -> None:
+def test_wrong_content_raises_and_leaves_no_file(server: str, path: str, expected: str, tmp_path: Path) -> None:
     with pytest.raises(DatasetIntegrityError, match=expected) as raised:
         fetch_raw_dataset(server + path, tmp_path)
 
@@ -260,9 +257,7 @@ def test_wrong_content_raises_and_leaves_no_file(
     _assert_cache_clean(tmp_path)
 
 
-def test_tampered_file_reports_the_sha_it_got(
-    server: str, payloads: dict[str, bytes], tmp_path: Path
-) -> None:
+def test_tampered_file_reports_the_sha_it_got(server: str, payloads: dict[str, bytes], tmp_path: Path) -> None:
     with pytest.raises(DatasetIntegrityError) as raised:
         fetch_raw_dataset(server + "/tampered.csv", tmp_path)
 
@@ -307,8 +302,9 @@ def test_bad_arguments_are_rejected(url: str, timeout: float, message: str, tmp_
         fetch_raw_dataset(url, tmp_path, timeout=timeout)
 
 
-def test_another_export_is_accepted_by_its_own_checksum(server: str, payloads: dict[str, bytes],
-                                                        tmp_path: Path) -> None:
+def test_another_export_is_accepted_by_its_own_checksum(
+    server: str, payloads: dict[str, bytes], tmp_path: Path
+) -> None:
     tampered = payloads["/tampered.csv"]
     sha = hashlib.sha256(tampered).hexdigest()
     raw = fetch_raw_dataset(f"{server}/tampered.csv", tmp_path, expected_sha256=sha.upper())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,13 +19,24 @@ from bankml.janitor import sweep_task
 from bankml.run_plan import plan_run
 from bankml.settings import Settings
 
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 ROLE = "arn:aws:iam::123456789012:role/bankml"
-SETTINGS = Settings(aws_conn_id="aws_default", bucket="bkt", prefix="p", role_arn=ROLE, schedule=None,
-                    poll_seconds=1, training_describe_seconds=1, task_retries=0, retry_delay_seconds=0,
-                    evaluate_timeout_seconds=60, endpoint_wait_seconds=5)
-RUN = plan_run(dag_id="bank_marketing_xgboost", run_id="manual__1", run_after=T0, bucket="bkt", prefix="p",
-               created_at=T0)
+SETTINGS = Settings(
+    aws_conn_id="aws_default",
+    bucket="bkt",
+    prefix="p",
+    role_arn=ROLE,
+    schedule=None,
+    poll_seconds=1,
+    training_describe_seconds=1,
+    task_retries=0,
+    retry_delay_seconds=0,
+    evaluate_timeout_seconds=60,
+    endpoint_wait_seconds=5,
+)
+RUN = plan_run(
+    dag_id="bank_marketing_xgboost", run_id="manual__1", run_after=T0, bucket="bkt", prefix="p", created_at=T0
+)
 
 
 @pytest.fixture
@@ -41,17 +52,33 @@ def clients(monkeypatch) -> Iterator[SimpleNamespace]:
 
 def leave_a_deploy(sm: Any, base: str, tags: list[dict[str, str]] | None = None) -> None:
     """What a deploy that failed before its endpoint leaves: a model and its endpoint config."""
-    sm.create_model(ModelName=f"{base}-model-1", ExecutionRoleArn=ROLE, Tags=tags or [],
-                    PrimaryContainer={"Image": "xgboost", "ModelDataUrl": "s3://bkt/model.tar.gz"})
-    sm.create_endpoint_config(EndpointConfigName=f"{base}-config-1", Tags=tags or [], ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": f"{base}-model-1", "InstanceType": "ml.m5.large",
-         "InitialInstanceCount": 1}])
+    sm.create_model(
+        ModelName=f"{base}-model-1",
+        ExecutionRoleArn=ROLE,
+        Tags=tags or [],
+        PrimaryContainer={"Image": "xgboost", "ModelDataUrl": "s3://bkt/model.tar.gz"},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"{base}-config-1",
+        Tags=tags or [],
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{base}-model-1",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
 
 
 def train(sm: Any, name: str) -> None:
     sm.create_training_job(
-        TrainingJobName=name, RoleArn=ROLE, AlgorithmSpecification={"TrainingImage": "xgboost", "TrainingInputMode": "File"},
-        OutputDataConfig={"S3OutputPath": "s3://bkt/out"}, StoppingCondition={"MaxRuntimeInSeconds": 60},
+        TrainingJobName=name,
+        RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": "xgboost", "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://bkt/out"},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
     )
 
@@ -90,11 +117,13 @@ def test_verify_cleanup_fails_on_leftovers_and_passes_after_the_teardown(clients
 
 
 def test_the_janitor_task_deletes_the_runs_that_are_over_and_keeps_the_running(clients, caplog) -> None:
-    old = plan_run(dag_id="bank_marketing_xgboost", run_id="manual__old", run_after=T0, bucket="bkt", prefix="p",
-                   created_at=T0)
-    now = datetime.now(timezone.utc)
-    alive = plan_run(dag_id="bank_marketing_xgboost", run_id="manual__alive", run_after=now, bucket="bkt",
-                     prefix="p", created_at=now)
+    old = plan_run(
+        dag_id="bank_marketing_xgboost", run_id="manual__old", run_after=T0, bucket="bkt", prefix="p", created_at=T0
+    )
+    now = datetime.now(UTC)
+    alive = plan_run(
+        dag_id="bank_marketing_xgboost", run_id="manual__alive", run_after=now, bucket="bkt", prefix="p", created_at=now
+    )
     leave_a_deploy(clients.sm, old.base_name, old.tags())
     leave_a_deploy(clients.sm, alive.base_name, alive.tags())
     states = {"manual__old": "failed", "manual__alive": "running"}
@@ -106,6 +135,8 @@ def test_the_janitor_task_deletes_the_runs_that_are_over_and_keeps_the_running(c
 
     with caplog.at_level(logging.INFO):
         result = sweep_task(SETTINGS, {"ttl_minutes": 240}, SimpleNamespace(get_dagrun_state=get_dagrun_state))
-    assert result == {"deleted": [f"endpoint-config/{old.base_name}-config-1", f"model/{old.base_name}-model-1"],
-                      "kept": [alive.base_name]}
+    assert result == {
+        "deleted": [f"endpoint-config/{old.base_name}-config-1", f"model/{old.base_name}-model-1"],
+        "kept": [alive.base_name],
+    }
     assert "Janitor: deleted 2 resources, kept 1 runs' resources" in caplog.text

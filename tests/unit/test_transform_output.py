@@ -10,11 +10,14 @@ def test_label_and_score_lines_in_order():
     np.testing.assert_allclose(scores, [0.12, 0.93, 0.4])
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b"0,0.1\n1,0.2,0.3\n", "line 2: expected 'label,score'"),
-    (b"0,high\n", "line 1: expected 'label,score'"),
-    (b"\n", "holds no rows"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"0,0.1\n1,0.2,0.3\n", "line 2: expected 'label,score'"),
+        (b"0,high\n", "line 1: expected 'label,score'"),
+        (b"\n", "holds no rows"),
+    ],
+)
 def test_malformed_output_is_an_error_naming_the_line(body, message):
     with pytest.raises(ValueError, match=message):
         labels_and_scores(body)

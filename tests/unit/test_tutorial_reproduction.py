@@ -7,7 +7,6 @@ the published one fails here, without SageMaker.
 
 from __future__ import annotations
 
-
 import pytest
 
 from bankml.data.features import build_model_frame
@@ -19,8 +18,13 @@ from tests.paths import FULL_DATASET
 xgboost = pytest.importorskip("xgboost")
 
 TUTORIAL_HYPERPARAMETERS = {
-    "max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "subsample": 0.8,
-    "objective": "binary:logistic", "seed": 0,
+    "max_depth": 5,
+    "eta": 0.2,
+    "gamma": 4,
+    "min_child_weight": 6,
+    "subsample": 0.8,
+    "objective": "binary:logistic",
+    "seed": 0,
 }
 NUM_ROUND = 100
 PUBLISHED_ACCURACY = 0.895

@@ -61,10 +61,7 @@ def _check_frame(name: str, frame: pd.DataFrame, reference: pd.DataFrame) -> Non
     if list(frame.columns) != list(reference.columns):
         raise ValueError(f"channel {name} does not have the same columns, in the same order, as train")
     if frame.columns[0] != LABEL_COLUMN:
-        raise ValueError(
-            f"channel {name}: the label column {LABEL_COLUMN!r} must come first, "
-            f"got {frame.columns[0]!r}"
-        )
+        raise ValueError(f"channel {name}: the label column {LABEL_COLUMN!r} must come first, got {frame.columns[0]!r}")
     not_numeric = [
         str(column)
         for column, dtype in frame.dtypes.items()
@@ -82,9 +79,7 @@ def _check_frame(name: str, frame: pd.DataFrame, reference: pd.DataFrame) -> Non
 
 
 def _write(name: str, frame: pd.DataFrame, out_dir: Path) -> ChannelFile:
-    data = frame.to_csv(
-        header=False, index=False, lineterminator="\n", float_format=_compact_float
-    ).encode("ascii")
+    data = frame.to_csv(header=False, index=False, lineterminator="\n", float_format=_compact_float).encode("ascii")
     path = out_dir / f"{name}.csv"
     # Write then rename: a crash never leaves a half-written channel under the real name.
     with tempfile.NamedTemporaryFile(dir=out_dir, prefix=f".{name}.", suffix=".part", delete=False) as tmp:

@@ -30,8 +30,7 @@ def raw_key(prefix: str, sha256: str) -> str:
 def put_raw(s3: Any, bucket: str, key: str, csv_path: Path, sha256: str) -> int:
     """Store the verified CSV gzipped (no timestamp in the header); returns the stored size."""
     body = gzip.compress(Path(csv_path).read_bytes(), mtime=0)
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/gzip",
-                  Metadata={"sha256": sha256})
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/gzip", Metadata={"sha256": sha256})
     return len(body)
 
 

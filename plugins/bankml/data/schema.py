@@ -22,13 +22,29 @@ INTEGER_COLUMNS = ("age", "duration", "campaign", "pdays", "previous")
 ECONOMIC_COLUMNS = ("emp.var.rate", "cons.price.idx", "cons.conf.idx", "euribor3m", "nr.employed")
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "job": (
-        "admin.", "blue-collar", "entrepreneur", "housemaid", "management", "retired",
-        "self-employed", "services", "student", "technician", "unemployed", "unknown",
+        "admin.",
+        "blue-collar",
+        "entrepreneur",
+        "housemaid",
+        "management",
+        "retired",
+        "self-employed",
+        "services",
+        "student",
+        "technician",
+        "unemployed",
+        "unknown",
     ),
     "marital": ("divorced", "married", "single", "unknown"),
     "education": (
-        "basic.4y", "basic.6y", "basic.9y", "high.school", "illiterate", "professional.course",
-        "university.degree", "unknown",
+        "basic.4y",
+        "basic.6y",
+        "basic.9y",
+        "high.school",
+        "illiterate",
+        "professional.course",
+        "university.degree",
+        "unknown",
     ),
     "default": ("no", "unknown", "yes"),
     "housing": ("no", "unknown", "yes"),
@@ -40,8 +56,22 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 # The order of the columns in the UCI file.
 RAW_COLUMNS = (
-    "age", "job", "marital", "education", "default", "housing", "loan", "contact", "month",
-    "day_of_week", "duration", "campaign", "pdays", "previous", "poutcome", *ECONOMIC_COLUMNS,
+    "age",
+    "job",
+    "marital",
+    "education",
+    "default",
+    "housing",
+    "loan",
+    "contact",
+    "month",
+    "day_of_week",
+    "duration",
+    "campaign",
+    "pdays",
+    "previous",
+    "poutcome",
+    *ECONOMIC_COLUMNS,
     LABEL_COLUMN,
 )
 _EXAMPLES = 3
@@ -76,8 +106,7 @@ def validate_raw(df: pd.DataFrame) -> None:
                 problems.extend(_column_problems(column, df[column]))
     if problems:
         raise SchemaError(
-            f"the raw bank-marketing data ({len(df)} rows) does not match the UCI schema:\n- "
-            + "\n- ".join(problems)
+            f"the raw bank-marketing data ({len(df)} rows) does not match the UCI schema:\n- " + "\n- ".join(problems)
         )
 
 

@@ -125,8 +125,7 @@ def fetch_raw_dataset(
                 target,
                 expected.sha256,
                 "cache",
-                f"Using the verified cached copy {target} (sha256 {expected.sha256}); "
-                "no download needed.",
+                f"Using the verified cached copy {target} (sha256 {expected.sha256}); no download needed.",
             )
         target.unlink(missing_ok=True)
         note = f"Discarded the cached copy {target} because it failed verification ({problem}). "
@@ -227,8 +226,7 @@ def _extract(payload: Path, dest: Path, expected: Expected, *, source: str) -> i
     except (zipfile.BadZipFile, gzip.BadGzipFile, zlib.error, EOFError) as err:
         kind = "zip" if magic == _ZIP_MAGIC else "gzip"
         raise DatasetIntegrityError(
-            f"{source} is not a valid {kind} archive (truncated or corrupt): "
-            f"{type(err).__name__}: {err}"
+            f"{source} is not a valid {kind} archive (truncated or corrupt): {type(err).__name__}: {err}"
         ) from err
     problem = _mismatch(size, digest.hexdigest(), expected)
     if problem is not None:
@@ -286,7 +284,4 @@ def _mismatch(size: int, sha256: str, expected: Expected) -> str | None:
         return None
     hint = " (the file is truncated)" if expected.size is not None and size < expected.size else ""
     expected_size = "" if expected.size is None else f"{expected.size} bytes with "
-    return (
-        f"expected {expected_size}sha256 {expected.sha256}, "
-        f"got {size} bytes with sha256 {sha256}{hint}"
-    )
+    return f"expected {expected_size}sha256 {expected.sha256}, got {size} bytes with sha256 {sha256}{hint}"

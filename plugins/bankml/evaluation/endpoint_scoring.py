@@ -99,12 +99,10 @@ def endpoint_invoker(runtime_client: Any, endpoint_name: str) -> Callable[[bytes
             detail = ""
             if "OriginalStatusCode" in err.response:
                 detail = (
-                    f" (model answered {err.response['OriginalStatusCode']}: "
-                    f"{err.response.get('OriginalMessage', '')})"
+                    f" (model answered {err.response['OriginalStatusCode']}: {err.response.get('OriginalMessage', '')})"
                 )
             raise EndpointInvocationError(
-                f"InvokeEndpoint on {endpoint_name} failed: {error.get('Code')}: "
-                f"{error.get('Message')}{detail}"
+                f"InvokeEndpoint on {endpoint_name} failed: {error.get('Code')}: {error.get('Message')}{detail}"
             ) from err
         return response["Body"].read()
 
@@ -145,9 +143,7 @@ def score(
                 chunk = pending.pop(future)
                 if future.exception() is not None:
                     raise future.exception()  # type: ignore[misc]
-                scores[chunk.start_row : chunk.start_row + chunk.rows] = parse_predictions(
-                    future.result(), chunk.rows
-                )
+                scores[chunk.start_row : chunk.start_row + chunk.rows] = parse_predictions(future.result(), chunk.rows)
                 done += chunk.rows
                 progress(done, total)
     finally:

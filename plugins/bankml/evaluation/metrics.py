@@ -48,9 +48,7 @@ def check_scores(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.n
     positives = int(labels.sum())
     if positives in (0, labels.size):
         present = "1" if positives else "0"
-        raise ValueError(
-            f"y_true holds only class {present}; both classes are needed for ROC AUC and PR AUC"
-        )
+        raise ValueError(f"y_true holds only class {present}; both classes are needed for ROC AUC and PR AUC")
     return labels.astype(np.int64), values
 
 
@@ -102,13 +100,15 @@ def cumulative_gain(
     for fraction in fractions:
         called = int(np.ceil(fraction * labels.size))
         share = float(reached[called - 1] / reached[-1])
-        result.append({
-            "fraction_called": float(fraction),
-            "clients_called": called,
-            "subscribers_reached": int(reached[called - 1]),
-            "share_of_subscribers": share,
-            "lift": share / (called / labels.size),
-        })
+        result.append(
+            {
+                "fraction_called": float(fraction),
+                "clients_called": called,
+                "subscribers_reached": int(reached[called - 1]),
+                "share_of_subscribers": share,
+                "lift": share / (called / labels.size),
+            }
+        )
     return result
 
 

@@ -30,18 +30,13 @@ def confusion_matrix_figure(metrics: Mapping[str, Any]) -> Figure:
         raise ValueError(f"metrics lack {', '.join(missing)}; pass the dict from compute_metrics")
     counts = np.array([[metrics["tn"], metrics["fp"]], [metrics["fn"], metrics["tp"]]], dtype=np.int64)
     if counts.sum() == 0 or (counts < 0).any():
-        raise ValueError(
-            f"confusion counts must be non-negative and not all zero, got {counts.ravel().tolist()}"
-        )
+        raise ValueError(f"confusion counts must be non-negative and not all zero, got {counts.ravel().tolist()}")
     figure = _figure()
     ax = figure.add_subplot()
-    ConfusionMatrixDisplay(counts, display_labels=list(CLASS_NAMES)).plot(
-        ax=ax, cmap="Blues", values_format="d"
-    )
+    ConfusionMatrixDisplay(counts, display_labels=list(CLASS_NAMES)).plot(ax=ax, cmap="Blues", values_format="d")
     accuracy = np.trace(counts) / counts.sum()
     ax.set_title(
-        f"Confusion matrix, test set\nthreshold {float(metrics['threshold']):g}, "
-        f"accuracy {100 * accuracy:.1f}%"
+        f"Confusion matrix, test set\nthreshold {float(metrics['threshold']):g}, accuracy {100 * accuracy:.1f}%"
     )
     ax.set_xlabel("Predicted")
     ax.set_ylabel("Observed")
@@ -73,8 +68,12 @@ def gain_chart_figure(y_true: ArrayLike, scores: ArrayLike) -> Figure:
     for fraction in GAIN_FRACTIONS:
         share = float(np.interp(fraction, called, reached))
         ax.plot([fraction], [share], "o", color="black")
-        ax.annotate(f"{100 * fraction:.0f}% called: {100 * share:.0f}%", (fraction, share),
-                    textcoords="offset points", xytext=(8, -12))
+        ax.annotate(
+            f"{100 * fraction:.0f}% called: {100 * share:.0f}%",
+            (fraction, share),
+            textcoords="offset points",
+            xytext=(8, -12),
+        )
     ax.set_title("Cumulative gain, test set")
     ax.set_xlabel("Share of clients called (best-scored first)")
     ax.set_ylabel("Share of subscribers reached")

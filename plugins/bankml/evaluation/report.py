@@ -64,8 +64,12 @@ def gain_report(metrics: Mapping[str, Any]) -> str:
         f"Calling the best-scored clients first ({int(metrics['rows'])} clients, "
         f"{int(metrics['positives'])} subscribers in the test set)",
         f"{'Called':<{_WIDTH}}{'Clients':<{_WIDTH}}{'Subscribers':<{_WIDTH}}{'Reached':<{_WIDTH}}Lift",
-        *(f"{100 * g['fraction_called']:.0f}%".ljust(_WIDTH) + f"{g['clients_called']:<{_WIDTH}}"
-          f"{g['subscribers_reached']:<{_WIDTH}}" + f"{100 * g['share_of_subscribers']:.1f}%".ljust(_WIDTH)
-          + f"{g['lift']:.2f}x" for g in metrics["gain"]),
+        *(
+            f"{100 * g['fraction_called']:.0f}%".ljust(_WIDTH) + f"{g['clients_called']:<{_WIDTH}}"
+            f"{g['subscribers_reached']:<{_WIDTH}}"
+            + f"{100 * g['share_of_subscribers']:.1f}%".ljust(_WIDTH)
+            + f"{g['lift']:.2f}x"
+            for g in metrics["gain"]
+        ),
     ]
     return "\n".join(lines) + "\n"
