@@ -51,7 +51,7 @@ class EmulatorProcess:
 
     @classmethod
     def start(
-        cls, log_path: Path, port: int | None = None, timeout: float = 60.0, detached: bool = False
+        cls, log_path: Path, port: int | None = None, timeout: float = 180.0, detached: bool = False
     ) -> EmulatorProcess:
         """`detached` puts it in its own session, so it outlives the caller (`make up`)."""
         return cls.launch(log_path, port, detached).wait_until_ready(timeout)
@@ -85,7 +85,7 @@ class EmulatorProcess:
         )
         return cls(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path, _log=log)
 
-    def wait_until_ready(self, timeout: float = 60.0) -> EmulatorProcess:
+    def wait_until_ready(self, timeout: float = 180.0) -> EmulatorProcess:
         """Block until this process says it listens and answers health; stop it on failure."""
         assert self.process is not None and self.log_path is not None
         deadline = time.monotonic() + timeout

@@ -105,7 +105,7 @@ def run_all(scenarios: list[Scenario], template: Path, workdir: Path, workers: i
 
 def run_sequence(name: str, scenarios: list[Scenario], template: Path, workdir: Path) -> list[Outcome]:
     """DAG runs one after the other against one emulator (what a schedule does week after week)."""
-    with EmulatorProcess.start(workdir / name / "emulator.log") as emulator:
+    with EmulatorProcess.start(workdir / name / "emulator.log", timeout=EMULATOR_START_SECONDS) as emulator:
         return _run_batches([[(s, emulator) for s in scenarios]], template, workdir)
 
 
