@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 import types
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -62,7 +63,10 @@ def training_config(name, dataset, **overrides):
 
 
 def run_deferred(operator):
-    """execute -> TaskDeferred -> trigger.run() to its first event -> the named completion method."""
+    """execute -> TaskDeferred -> trigger.run() to its first event -> the named completion method.
+
+    The trigger runs in an event loop of its own thread, as in the triggerer: this thread may already
+    run one (Playwright's sync API keeps a loop running while a session's browser is open)."""
     from airflow.exceptions import TaskDeferred
 
     with pytest.raises(TaskDeferred) as deferred:
@@ -72,7 +76,8 @@ def run_deferred(operator):
         async for event in deferred.value.trigger.run():
             return event
 
-    event = asyncio.run(first_event())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        event = pool.submit(asyncio.run, first_event()).result()
     return getattr(operator, deferred.value.method_name)({}, event.payload)
 
 
