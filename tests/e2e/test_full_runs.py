@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.expected import EVALUATION_SUMMARY_KEYS
+
 from .scenarios import Outcome, Scenario, run_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -107,17 +109,5 @@ def test_task_logs_tell_the_story(runs: dict[str, Outcome]) -> None:
 
 def test_xcom_summary_is_small(runs: dict[str, Outcome]) -> None:
     summary = runs["economic"].task_xcom["evaluate"]
-    assert set(summary) == {
-        "accuracy",
-        "roc_auc",
-        "f1",
-        "rows",
-        "evaluation_seconds",
-        "metrics_uri",
-        "gain_at_20",
-        "model_package_arn",
-        "model_version",
-        "approval_status",
-        "approval_reason",
-    }
+    assert set(summary) == EVALUATION_SUMMARY_KEYS
     assert (summary["model_version"], summary["approval_status"]) == (1, "Approved")

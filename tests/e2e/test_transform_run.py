@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bankml.teardown import running_jobs
+from tests.expected import EVALUATION_SUMMARY_KEYS
 
 from .scenarios import Outcome, Scenario, clients, run_all
 
@@ -50,19 +51,7 @@ def test_the_same_metrics_report_and_plots(outcome: Outcome) -> None:
     assert document["metrics"]["rows"] > 10_000 and document["metrics"]["roc_auc"] >= 0.80, document["metrics"]
     assert "Overall Classification Rate" in outcome.log("evaluate_transform")
     summary = outcome.task_xcom["evaluate_transform"]
-    assert set(summary) == {
-        "accuracy",
-        "roc_auc",
-        "f1",
-        "rows",
-        "evaluation_seconds",
-        "metrics_uri",
-        "gain_at_20",
-        "model_package_arn",
-        "model_version",
-        "approval_status",
-        "approval_reason",
-    }
+    assert set(summary) == EVALUATION_SUMMARY_KEYS
     assert (summary["model_version"], summary["approval_status"]) == (1, "Approved")  # registered as endpoint runs are
 
 

@@ -18,6 +18,7 @@ from bankml.evaluation.document import (
 )
 from bankml.evaluation.metrics import compute_metrics
 from bankml.run_plan import plan_run
+from tests.expected import EVALUATION_SUMMARY_KEYS
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RUN = plan_run(
@@ -82,19 +83,7 @@ def test_a_passing_run_has_no_gate_failure_and_a_small_xcom() -> None:
     assert result["gain_at_20"] == next(
         g["share_of_subscribers"] for g in doc["metrics"]["gain"] if g["fraction_called"] == 0.2
     )
-    assert set(result) == {
-        "accuracy",
-        "roc_auc",
-        "f1",
-        "rows",
-        "evaluation_seconds",
-        "metrics_uri",
-        "gain_at_20",
-        "model_package_arn",
-        "model_version",
-        "approval_status",
-        "approval_reason",
-    }
+    assert set(result) == EVALUATION_SUMMARY_KEYS
 
 
 def test_the_gate_says_what_was_registered_and_where_the_metrics_are() -> None:
