@@ -6,7 +6,10 @@ Used against `make up`'s local stack (tests/browser) and the docker-compose stac
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +26,10 @@ GET_DEADLINE_SECONDS = 180
 class AirflowApi:
     """The REST API (/api/v2) with a JWT from /auth/token, as any API client would use it."""
 
-    def __init__(self, credentials: Login) -> None:
+    def __init__(self, credentials: Login, diagnostics: Callable[[], str] | None = None) -> None:
+        """``diagnostics`` adds what the task logs cannot hold to a failed run's message: a task the
+        executor failed before it started (e.g. its supervisor never reached the api-server) logs nothing."""
+        self.diagnostics = diagnostics
         response = httpx.post(
             f"{credentials.url}/auth/token",
             timeout=30,
@@ -89,9 +95,7 @@ class AirflowApi:
         found = self.get(
             f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}", full_content=True
         )
-        return "\n".join(
-            str(entry.get("event", "")) if isinstance(entry, dict) else str(entry) for entry in found["content"]
-        )
+        return "\n".join(_log_line(entry) for entry in found["content"])
 
     def wait_for_task(self, run_id: str, task_id: str, state: str, timeout: float) -> dict:
         """The task instance once it is in ``state``; a deadline, not a speed check."""
@@ -118,8 +122,32 @@ class AirflowApi:
                 for task, ti in failed.items()
                 if ti["state"] == "failed"
             )
-            raise AssertionError(f"run {run_id} ended {run['state']}; tasks: {self._states(run_id)}\n{logs}")
+            extra = f"\n--- diagnostics:\n{self.diagnostics()}" if self.diagnostics else ""
+            raise AssertionError(f"run {run_id} ended {run['state']}; tasks: {self._states(run_id)}\n{logs}{extra}")
         return run
 
     def _states(self, run_id: str) -> dict[str, str | None]:
         return {task: ti["state"] for task, ti in self.task_instances(run_id).items()}
+
+
+def _log_line(entry: object) -> str:
+    """A structured log entry as text: its event, and an error's exception types and messages."""
+    if not isinstance(entry, dict):
+        return str(entry)
+    line = str(entry.get("event", ""))
+    for error in entry.get("error_detail") or []:
+        if isinstance(error, dict):
+            line += f"\n    {error.get('exc_type')}: {error.get('exc_value')}"
+    return line
+
+
+ERROR_LINE = re.compile(r"\[error|^[A-Za-z_][\w.]*(Error|Exception|Timeout)\b")
+
+
+def error_lines(log: Path, limit: int = 40) -> str:
+    """The last error-level lines and exception lines of a component's log file (e.g. the scheduler's)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError as error:
+        return f"(cannot read {log}: {error})"
+    return "\n".join([line[:500] for line in lines if ERROR_LINE.search(line)][-limit:]) or f"(no errors in {log})"

@@ -96,6 +96,9 @@ def stack_env(stack: Stack, endpoint_url: str, **overrides: str) -> dict[str, st
         # Task processes reach the execution API through the base URL: it must carry the port.
         "AIRFLOW__API__BASE_URL": stack.url,
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # A task's supervisor must reach the api-server to start it; Airflow's 5 s default fails the
+        # task (no retry counted) when a busy laptop starves the api-server, as seen in CI. 30 s x 5 tries.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
         "BANKML_BUCKET": BUCKET,

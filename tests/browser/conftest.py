@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from tests.airflow_api import AirflowApi
+from tests.airflow_api import AirflowApi, error_lines
 from tests.browser.chromium import browser, page, pytest_runtest_makereport, require_chromium  # noqa: F401
 from tools.airflow_home import ROOT
 from tools.emulator_process import free_port
@@ -72,8 +72,8 @@ def credentials(stack: Stack) -> Login:
 
 
 @pytest.fixture(scope="session")
-def api(credentials: Login) -> AirflowApi:
+def api(stack: Stack, credentials: Login) -> AirflowApi:
     """Also unpauses the DAG, which makes the scheduler start the run of the latest tick now."""
-    client = AirflowApi(credentials)
+    client = AirflowApi(credentials, diagnostics=lambda: error_lines(stack.log_file("scheduler")))
     client.unpause()
     return client

@@ -294,3 +294,12 @@ def test_aws_example_uses_real_endpoints_and_the_default_credential_chain() -> N
         k for k in dotenv_values(LOCAL_ENV) if k.startswith("BANKML_")
     }
     assert "BANKML_ENV_FILE=deploy/aws.env docker compose up" in AWS_ENV_EXAMPLE.read_text()
+
+
+def test_workers_wait_for_a_busy_api_server_as_the_local_stack_does(services: dict[str, Any], tmp_path: Path) -> None:
+    """A task whose supervisor cannot reach the api-server fails unretried; 5 s (Airflow's default) failed in CI."""
+    from tools.local_airflow import Stack, stack_env
+
+    option = "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"
+    local = stack_env(Stack(home=tmp_path, port=8080, emulator_port=4566), "http://127.0.0.1:4566")[option]
+    assert float(services["airflow-worker"]["environment"][option]) == float(local) >= 30
