@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,17 +28,14 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
-
-from bankml.data.channels import write_channels  # noqa: E402
-from bankml.data.features import build_model_frame  # noqa: E402
-from bankml.data.schema import read_raw  # noqa: E402
-from bankml.data.source import SHIPPED_COPY  # noqa: E402
-from bankml.data.split import split_model_frame  # noqa: E402
-from bankml.sagemaker_config import TUTORIAL_HYPERPARAMETERS  # noqa: E402
-from sagemaker_emulator.xgboost_container import training  # noqa: E402
-from sagemaker_emulator.xgboost_container.versions import VERSIONS  # noqa: E402
+from bankml.data.channels import write_channels
+from bankml.data.features import build_model_frame
+from bankml.data.schema import read_raw
+from bankml.data.source import SHIPPED_COPY
+from bankml.data.split import split_model_frame
+from bankml.sagemaker_config import TUTORIAL_HYPERPARAMETERS
+from sagemaker_emulator.xgboost_container import training
+from sagemaker_emulator.xgboost_container.versions import VERSIONS
 
 FEATURE_SET = "economic"
 SEEDS = (0, 1, 2, 3, 4)  # 0 is xgboost's default: what a run without a `seed` hyperparameter gets

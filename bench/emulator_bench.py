@@ -17,7 +17,6 @@ Run: .venv/bin/python bench/emulator_bench.py
 from __future__ import annotations
 
 import io
-import os
 import socket
 import subprocess
 import sys
@@ -70,10 +69,9 @@ def start_emulator() -> tuple[subprocess.Popen[str], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen(
         [sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", BUCKET],
-        stdout=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     line = process.stdout.readline()
     if "listening on" not in line:

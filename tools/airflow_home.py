@@ -37,7 +37,6 @@ def airflow_env(home: Path, endpoint_url: str | None, **overrides: str) -> dict[
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_AWS_DEFAULT": connection_uri(endpoint_url),
         "BANKML_POLL_SECONDS": "1",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)]),
         "PYTHONUNBUFFERED": "1",
     }
     # Never let a developer's own AWS settings leak into a local run.

@@ -24,8 +24,6 @@ from tools.airflow_home import DAG_ID, ROOT, DagTestResult, airflow_env, dags_te
 from tools.demo_report import exception_message, first_failed_task, param_error, task_log, task_table, warnings_of
 from tools.emulator_process import BUCKET, EmulatorProcess, free_port, is_healthy, port_is_free
 
-sys.path.insert(0, str(ROOT / "plugins"))  # the pipeline's library, as Airflow's plugins folder has it
-
 DEFAULT_OUTPUT = ROOT / "demo-output"
 MARKER = ".bankml-demo-output"
 

@@ -29,6 +29,9 @@ class Runner:
 
 
 def _environment() -> dict[str, str]:
+    """The child imports this package from where the parent did: it runs in the job's folder, so
+    an emulator that is not installed (the compose image runs its copy from the working directory,
+    /opt/bankml) would otherwise not be found. Redundant, not harmful, in an installed virtualenv."""
     path = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "PYTHONPATH": path}
 

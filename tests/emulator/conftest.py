@@ -42,11 +42,7 @@ def start_emulator(args: list[str], log: Path, env: dict[str, str] | None = None
 
     Its stdout and stderr go to `log`, not to a pipe: nobody drains a pipe after startup, and a full one
     (64 KiB) would block the server mid-request."""
-    env = {
-        **os.environ,
-        **(env or {}),
-        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)])),
-    }
+    env = {**os.environ, **(env or {})}
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "sagemaker_emulator", *args],

@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from .conftest import BUCKET, ROOT
+from .conftest import BUCKET
 
 
 def test_moto_services_share_the_port(aws, s3, logs):
@@ -99,7 +99,7 @@ def test_control_api_validates_its_input(control):
 
 
 def _cli(emulator_url, *args):
-    env = {**os.environ, "SAGEMAKER_EMULATOR_URL": emulator_url, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "SAGEMAKER_EMULATOR_URL": emulator_url}
     return subprocess.run(
         [sys.executable, "-m", "sagemaker_emulator", *args], capture_output=True, text=True, env=env, timeout=60
     )
@@ -125,12 +125,10 @@ def test_reset_forgets_sagemaker_state_but_keeps_moto(tmp_path):
     from .conftest import _free_port
 
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)]))}
     process = subprocess.Popen(
         [sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", "kept"],
         stdout=subprocess.PIPE,
         text=True,
-        env=env,
     )
     try:
         assert process.stdout.readline().strip() == f"sagemaker-emulator listening on http://127.0.0.1:{port}"
