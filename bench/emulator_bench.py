@@ -32,6 +32,8 @@ import xgboost as xgb
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tools.local_setup import client_kwargs
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "plugins" / "bankml" / "resources" / "bank-additional-full.csv.gz"  # the copy the project ships
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
@@ -155,12 +157,7 @@ def main() -> None:
     features = test.drop(["y_no", "y_yes"], axis=1)
     process, url = start_emulator()
     try:
-        aws = {
-            "endpoint_url": url,
-            "region_name": "us-east-1",
-            "aws_access_key_id": "test",
-            "aws_secret_access_key": "test",
-        }
+        aws = client_kwargs(url)
         sm, s3 = boto3.client("sagemaker", **aws), boto3.client("s3", **aws)
         runtime = boto3.client(
             "sagemaker-runtime", config=Config(max_pool_connections=CLIENTS, retries={"total_max_attempts": 1}), **aws

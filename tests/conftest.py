@@ -6,13 +6,15 @@ import os
 import tempfile
 from pathlib import Path
 
+from tools.local_setup import REGION
+
 ROOT = Path(__file__).resolve().parents[1]
 _home = Path(tempfile.mkdtemp(prefix="bankml-tests-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_home)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
 
 
 def pytest_collection_modifyitems(config, items) -> None:

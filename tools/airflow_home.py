@@ -11,18 +11,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.local_setup import POLL_SECONDS, connection_uri
+
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "bank_marketing_xgboost"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-
-
-def connection_uri(endpoint_url: str | None, region: str = "us-east-1") -> str:
-    """The AWS connection as JSON; without an endpoint URL it is plain AWS."""
-    extra: dict[str, str] = {"region_name": region}
-    if endpoint_url:
-        extra["endpoint_url"] = endpoint_url
-        return json.dumps({"conn_type": "aws", "login": "test", "password": "test", "extra": extra})
-    return json.dumps({"conn_type": "aws", "extra": extra})
 
 
 def airflow_env(home: Path, endpoint_url: str | None, **overrides: str) -> dict[str, str]:
@@ -36,7 +29,7 @@ def airflow_env(home: Path, endpoint_url: str | None, **overrides: str) -> dict[
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_AWS_DEFAULT": connection_uri(endpoint_url),
-        "BANKML_POLL_SECONDS": "1",
+        "BANKML_POLL_SECONDS": str(POLL_SECONDS),
         "PYTHONUNBUFFERED": "1",
     }
     # Never let a developer's own AWS settings leak into a local run.

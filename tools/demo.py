@@ -22,7 +22,8 @@ from pathlib import Path
 
 from tools.airflow_home import DAG_ID, ROOT, DagTestResult, airflow_env, dags_test, migrate
 from tools.demo_report import exception_message, first_failed_task, param_error, task_log, task_table, warnings_of
-from tools.emulator_process import BUCKET, EmulatorProcess, free_port, is_healthy, port_is_free
+from tools.emulator_process import EmulatorProcess, free_port, is_healthy, port_is_free
+from tools.local_setup import BUCKET, client_kwargs
 
 DEFAULT_OUTPUT = ROOT / "demo-output"
 MARKER = ".bankml-demo-output"
@@ -59,13 +60,7 @@ def run_record(home: Path) -> RunRecord:
 def _client(service: str, endpoint_url: str):  # noqa: ANN202 - a boto3 client
     import boto3
 
-    return boto3.client(
-        service,
-        endpoint_url=endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    return boto3.client(service, **client_kwargs(endpoint_url))
 
 
 def leftovers(endpoint_url: str, base_name: str) -> dict[str, list[str]]:

@@ -12,9 +12,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.local_setup import emulator_args
+
 ROOT = Path(__file__).resolve().parents[1]
-BUCKET = "bankml-local"
-ROLE = "bankml-sagemaker-execution"
 
 
 def free_port() -> int:
@@ -71,10 +71,7 @@ class EmulatorProcess:
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "--create-bucket",
-                BUCKET,
-                "--create-role",
-                ROLE,
+                *emulator_args(),
             ],
             cwd=ROOT,
             stdout=log,

@@ -30,7 +30,8 @@ from typing import Any
 import psutil
 
 from tools.airflow_home import AIRFLOW, ROOT, airflow_env
-from tools.emulator_process import BUCKET, EmulatorProcess, is_healthy, port_is_free
+from tools.emulator_process import EmulatorProcess, is_healthy, port_is_free
+from tools.local_setup import BUCKET
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 COMMANDS = {"scheduler": ["scheduler", "--skip-serve-logs"], "triggerer": ["triggerer", "--skip-serve-logs"]}

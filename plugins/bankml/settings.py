@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+# What the local emulator creates (tools/local_setup.py; the pipeline never imports tools, so
+# tests/deploy/test_compose.py checks they agree).
 DEFAULT_BUCKET = "bankml-local"
 DEFAULT_ROLE_ARN = "arn:aws:iam::123456789012:role/bankml-sagemaker-execution"
 

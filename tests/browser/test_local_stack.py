@@ -21,6 +21,7 @@ from tests.browser.chromium import ARTIFACTS
 from tools.airflow_home import DAG_ID
 from tools.emulator_process import free_port, is_healthy
 from tools.local_airflow import Login, Stack, StackError, login, running, up
+from tools.local_setup import client_kwargs
 
 from .ui_flow import CHANGED_PARAMS, sign_in, trigger_from_the_ui_and_read_the_evaluation
 
@@ -111,13 +112,7 @@ def test_the_stack_listens_on_loopback_only_and_keeps_its_secrets_private(stack:
 def test_trigger_from_the_ui_with_a_changed_param_and_read_the_evaluation_log(
     api: AirflowApi, stack: Stack, credentials: Login, page
 ) -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=stack.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    s3 = boto3.client("s3", **client_kwargs(stack.emulator_url))
     document = trigger_from_the_ui_and_read_the_evaluation(page, credentials, api, s3, RUN_TIMEOUT)
     # The changed Params reached the tasks: the saved evaluation names them.
     assert {k: document[k] for k in CHANGED_PARAMS} == CHANGED_PARAMS

@@ -17,6 +17,7 @@ from tests.browser.chromium import browser, page, pytest_runtest_makereport  # n
 from tests.compose.stack import ComposeStack, docker_problem
 from tools.airflow_home import ROOT
 from tools.emulator_process import free_port
+from tools.local_setup import client_kwargs
 
 ARTIFACTS = ROOT / "test-artifacts" / "compose"
 
@@ -47,10 +48,4 @@ def api(stack: ComposeStack) -> AirflowApi:
 
 
 def aws_client(stack: ComposeStack, name: str):
-    return boto3.client(
-        name,
-        endpoint_url=stack.emulator_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    return boto3.client(name, **client_kwargs(stack.emulator_url))

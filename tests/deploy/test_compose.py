@@ -3,7 +3,10 @@
 The Compose Specification's JSON schema catches structural mistakes; the tests below
 check what a schema cannot: the services and their wiring, health checks, published
 ports, one image built once, a migration that can fail, and that the default AWS
-connection really points at the emulator service.
+connection really points at the emulator service. The local setup's values (bucket, role,
+region, connection, poll interval) are written once, in tools/local_setup.py; the last tests
+check that the files which cannot import it (compose, deploy/local.env, the Makefile) and the
+pipeline's own defaults say the same.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +25,9 @@ from dotenv import dotenv_values
 from jsonschema import Draft7Validator
 
 from bankml.preflight import parse_role_arn
+from bankml.settings import Settings
 from tests.paths import COMPOSE_SCHEMA
+from tools import local_setup
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -262,23 +268,39 @@ def test_local_connection_points_at_the_emulator_service(services: dict[str, Any
     endpoint = urlsplit(connection["extra"]["endpoint_url"])
     emulator_command = services[EMULATOR]["command"]
 
-    assert connection["conn_type"] == "aws"
-    assert connection["login"] and connection["password"]
-    assert connection["extra"]["region_name"] == "us-east-1"
     assert (endpoint.scheme, endpoint.hostname) == ("http", EMULATOR)
     assert str(endpoint.port) == option_value(emulator_command, "--port")
+    assert connection == json.loads(local_setup.connection_uri(connection["extra"]["endpoint_url"]))
 
 
 def test_local_settings_use_what_the_emulator_creates(services: dict[str, Any]) -> None:
     settings = dotenv_values(LOCAL_ENV)
     command = services[EMULATOR]["command"]
-    role = parse_role_arn(settings["BANKML_SAGEMAKER_ROLE_ARN"])
 
-    assert settings["BANKML_BUCKET"] == option_value(command, "--create-bucket")
-    assert role.name == option_value(command, "--create-role")
-    assert role.account == "123456789012"
+    assert [command[command.index("--create-bucket") + i] for i in range(4)] == local_setup.emulator_args()
+    assert settings["BANKML_BUCKET"] == local_setup.BUCKET
+    assert settings["BANKML_SAGEMAKER_ROLE_ARN"] == local_setup.ROLE_ARN
     assert settings["BANKML_AWS_CONN_ID"] == "aws_default"
-    assert settings["AWS_DEFAULT_REGION"] == aws_connection(LOCAL_ENV)["extra"]["region_name"]
+    assert settings["AWS_DEFAULT_REGION"] == local_setup.REGION
+    assert settings["BANKML_POLL_SECONDS"] == str(local_setup.COMPOSE_POLL_SECONDS)
+
+
+def test_make_emulator_creates_what_the_local_setup_names() -> None:
+    """`make emulator` spells the bucket and role out: a Makefile cannot import them."""
+    recipe = (ROOT / "Makefile").read_text().split("\nemulator:", 1)[1].split("\n\n", 1)[0]
+    [command] = [shlex.split(line) for line in recipe.splitlines() if "-m sagemaker_emulator" in line]
+    start = command.index("--create-bucket")
+
+    assert command[start : start + 4] == local_setup.emulator_args()
+
+
+def test_pipeline_defaults_are_the_local_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DAG run with no BANKML_* settings uses the bucket and role the local emulator creates."""
+    for name in ("BANKML_BUCKET", "BANKML_SAGEMAKER_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings.from_env()
+
+    assert (settings.bucket, settings.role_arn) == (local_setup.BUCKET, local_setup.ROLE_ARN)
 
 
 def test_aws_example_uses_real_endpoints_and_the_default_credential_chain() -> None:
@@ -289,7 +311,7 @@ def test_aws_example_uses_real_endpoints_and_the_default_credential_chain() -> N
     assert "endpoint_url" not in connection["extra"] and "service_config" not in connection["extra"]
     assert "login" not in connection and "password" not in connection
     assert settings["AWS_DEFAULT_REGION"] == connection["extra"]["region_name"]
-    assert parse_role_arn(settings["BANKML_SAGEMAKER_ROLE_ARN"]).name == "bankml-sagemaker-execution"
+    assert parse_role_arn(settings["BANKML_SAGEMAKER_ROLE_ARN"]).name == local_setup.ROLE_NAME
     assert {k for k in settings if k.startswith("BANKML_")} == {
         k for k in dotenv_values(LOCAL_ENV) if k.startswith("BANKML_")
     }

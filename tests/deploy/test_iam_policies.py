@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 from moto import mock_aws
 
 from bankml.preflight import check_role, parse_role_arn
+from tools.local_setup import ROLE_ARN, ROLE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 IAM_DIR = ROOT / "deploy" / "iam"
@@ -31,7 +32,6 @@ ALL_DOCUMENTS = [*PERMISSION_POLICIES, EXECUTION_TRUST]
 BUCKET = "YOUR_BANKML_BUCKET"  # the placeholder docs/aws.md tells users to replace
 PREFIX = "bankml"
 REGION_ACCOUNT = "us-east-1:123456789012"
-ROLE_ARN = "arn:aws:iam::123456789012:role/bankml-sagemaker-execution"
 RUN = f"{PREFIX}/bank-marketing-xgboost-20260101t000000"
 TAGGED = {"aws:RequestTag/project": "bankml"}
 
@@ -99,7 +99,7 @@ def test_permission_policy_is_accepted_by_iam(iam_client, path: Path) -> None:
 
 
 def test_trust_policy_is_accepted_by_iam_and_by_preflight(iam_client) -> None:
-    iam_client.create_role(RoleName="bankml-sagemaker-execution", AssumeRolePolicyDocument=EXECUTION_TRUST.read_text())
+    iam_client.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=EXECUTION_TRUST.read_text())
 
     assert check_role(iam_client, parse_role_arn(ROLE_ARN), "123456789012") == ROLE_ARN
 
@@ -215,7 +215,7 @@ def test_pass_role_is_scoped_to_the_execution_role_and_sagemaker() -> None:
     [statement] = [s for s in load(AIRFLOW_POLICY)["Statement"] if "iam:PassRole" in as_list(s["Action"])]
 
     assert as_list(statement["Action"]) == ["iam:PassRole"]
-    assert statement["Resource"] == "arn:aws:iam::*:role/bankml-sagemaker-execution"
+    assert statement["Resource"] == f"arn:aws:iam::*:role/{ROLE_NAME}"
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
@@ -275,6 +275,6 @@ def test_policies_match_the_default_settings() -> None:
     texts = [p.read_text() for p in PERMISSION_POLICIES]
 
     assert settings["BANKML_S3_PREFIX"] == PREFIX
-    assert settings["BANKML_SAGEMAKER_ROLE_ARN"].endswith(":role/bankml-sagemaker-execution")
+    assert settings["BANKML_SAGEMAKER_ROLE_ARN"].endswith(f":role/{ROLE_NAME}")
     assert all(f"arn:aws:s3:::{BUCKET}" in text for text in texts)
     assert all(f"arn:aws:s3:::{BUCKET}/{PREFIX}/" in text for text in texts)

@@ -23,16 +23,15 @@ import boto3
 from bankml.teardown import run_resources
 from tools.airflow_home import ROOT, DagTestResult, airflow_env, migrate, run_states
 from tools.demo_report import task_log
-from tools.emulator_process import BUCKET, EmulatorProcess
+from tools.emulator_process import EmulatorProcess
+from tools.local_setup import BUCKET, client_kwargs
 
 BATCH_TIMEOUT_SECONDS = 1200
 EMULATOR_START_SECONDS = 300
 
 
 def clients(endpoint_url: str) -> dict[str, Any]:
-    kwargs = dict(
-        endpoint_url=endpoint_url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
-    )
+    kwargs = client_kwargs(endpoint_url)
     return {name: boto3.client(name, **kwargs) for name in ("sagemaker", "s3", "logs")}
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tools.airflow_home import AIRFLOW, DAG_ID, airflow_env, dags_test, migrate, run_states
-from tools.emulator_process import BUCKET, EmulatorProcess
+from tools.emulator_process import EmulatorProcess
+from tools.local_setup import BUCKET
 
 from .scenarios import clients
 

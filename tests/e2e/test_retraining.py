@@ -15,6 +15,7 @@ import pytest
 from bankml.champion import champion
 from bankml.data.source import EXPECTED_SHA256
 from bankml.model_registry import registered_versions
+from tools.local_setup import client_kwargs
 
 from .scenarios import Outcome, Scenario, run_sequence
 
@@ -26,13 +27,7 @@ STUMP = {"num_round": "1", "max_depth": "1"}
 
 
 def _versions(emulator, home: Path):
-    sm = boto3.client(
-        "sagemaker",
-        endpoint_url=emulator.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    sm = boto3.client("sagemaker", **client_kwargs(emulator.url))
     return registered_versions(sm, GROUP)
 
 

@@ -8,12 +8,13 @@ execute_complete() named in the deferral.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import types
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
+from tools.local_setup import connection_uri
 
 from .conftest import BUCKET, IMAGES, ROLE_ARN, channel
 
@@ -23,17 +24,7 @@ pytest.importorskip("airflow.providers.amazon")
 @pytest.fixture(autouse=True)
 def airflow_env(monkeypatch, tmp_path, emulator_url):
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AWS_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "aws",
-                "login": "test",
-                "password": "test",
-                "extra": {"region_name": "us-east-1", "endpoint_url": emulator_url},
-            }
-        ),
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_uri(emulator_url))
 
 
 @pytest.fixture

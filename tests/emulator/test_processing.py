@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tools.local_setup import connection_uri
+
 from .conftest import BUCKET, ROLE_ARN, wait_for_status
 
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -250,17 +252,7 @@ def test_the_providers_processing_operator(monkeypatch, tmp_path, emulator_url, 
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator
 
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AWS_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "aws",
-                "login": "test",
-                "password": "test",
-                "extra": {"region_name": "us-east-1", "endpoint_url": emulator_url},
-            }
-        ),
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_uri(emulator_url))
     config = processing_request("af-processing", "scale.py", code)
     result = SageMakerProcessingOperator(task_id="process", config=config, check_interval=1).execute({})
     assert result["Processing"]["ProcessingJobStatus"] == "Completed"

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from bankml.evaluation.plots import roc_curve_png
 from bankml.model_quality_app import authenticated, create_app
 from bankml.model_registry import Candidate, register_run
-from tools.airflow_home import connection_uri
-from tools.emulator_process import BUCKET, EmulatorProcess
+from tools.emulator_process import EmulatorProcess
+from tools.local_setup import BUCKET, client_kwargs, connection_uri
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 PNG = roc_curve_png([0, 1, 0, 1], [0.1, 0.9, 0.4, 0.6])
@@ -23,9 +23,7 @@ PNG = roc_curve_png([0, 1, 0, 1], [0.1, 0.9, 0.4, 0.6])
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
     with EmulatorProcess.start(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
-        kwargs = dict(
-            endpoint_url=running.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
-        )
+        kwargs = client_kwargs(running.url)
         sm, s3 = boto3.client("sagemaker", **kwargs), boto3.client("s3", **kwargs)
         s3.create_bucket(Bucket=BUCKET)
         for run, auc in (("r1", 0.80), ("r2", 0.70)):
@@ -99,7 +97,7 @@ def test_a_second_load_only_lists_and_an_approval_change_shows(
 ) -> None:
     from bankml import model_quality, model_quality_app
 
-    kwargs = dict(endpoint_url=emulator.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    kwargs = client_kwargs(emulator.url)
     sm, s3 = boto3.client("sagemaker", **kwargs), boto3.client("s3", **kwargs)
     calls: list[str] = []
     for client in (sm, s3):

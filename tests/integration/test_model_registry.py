@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from bankml.champion import champion
 from bankml.model_registry import Candidate, register_run, registered_versions
 from tools.emulator_process import EmulatorProcess
+from tools.local_setup import client_kwargs
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 GROUP = "bankml-economic"
@@ -20,13 +21,7 @@ GROUP = "bankml-economic"
 @pytest.fixture(scope="module")
 def sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     with EmulatorProcess.start(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
-        yield boto3.client(
-            "sagemaker",
-            endpoint_url=running.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        yield boto3.client("sagemaker", **client_kwargs(running.url))
 
 
 def candidate(run: str, roc_auc: float, test_sha256: str = "a" * 64) -> Candidate:

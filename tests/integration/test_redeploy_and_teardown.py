@@ -22,11 +22,10 @@ from bankml.operators import RunEndpointOperator
 from bankml.run_plan import plan_run
 from bankml.settings import Wait
 from bankml.teardown import run_resources, teardown_run
-from tools.airflow_home import connection_uri
-from tools.emulator_process import BUCKET, EmulatorProcess
+from tools.emulator_process import EmulatorProcess
+from tools.local_setup import BUCKET, ROLE_ARN, client_kwargs, connection_uri
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
-ROLE = "arn:aws:iam::123456789012:role/bankml-sagemaker-execution"
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +37,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProce
 @pytest.fixture
 def aws(emulator: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_uri(emulator.url))
-    kwargs = dict(
-        endpoint_url=emulator.url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
-    )
+    kwargs = client_kwargs(emulator.url)
     return {name: boto3.client(name, **kwargs) for name in ("sagemaker", "s3", "sagemaker-runtime")}
 
 
@@ -64,7 +61,7 @@ def deploy(plan, url: str, try_number: int) -> dict:
     operator = RunEndpointOperator(
         task_id="deploy",
         plan=plan.to_dict(),
-        role_arn=ROLE,
+        role_arn=ROLE_ARN,
         instance_type="ml.m5.large",
         training={
             "Training": {
@@ -138,10 +135,7 @@ def test_evaluation_rides_out_throttling_and_fails_fast_on_model_errors(aws: dic
     deploy(plan, model_artifact(aws["s3"], "it/model-3.tar.gz"), try_number=1)
     runtime = boto3.client(
         "sagemaker-runtime",
-        endpoint_url=emulator.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+        **client_kwargs(emulator.url),
         config=Config(retries={"mode": "standard", "max_attempts": 8}),
     )
     rows = split_labelled_csv(b"".join(b"%d,0.1,0.2,0.3\n" % (i % 2) for i in range(40)), max_rows=10)

@@ -14,8 +14,9 @@ from bankml.evaluation.transform_output import labels_and_scores
 from bankml.settings import Wait
 from bankml.teardown import run_resources, running_jobs, teardown_run
 from bankml.transform_operator import RunTransformOperator
+from tools.local_setup import BUCKET, ROLE_ARN
 
-from .test_redeploy_and_teardown import BUCKET, IMAGE, ROLE, aws, emulator, make_plan, model_artifact  # noqa: F401
+from .test_redeploy_and_teardown import IMAGE, aws, emulator, make_plan, model_artifact  # noqa: F401
 
 
 def transform(plan, url: str, test_uri: str, try_number: int = 1, **kwargs) -> dict:
@@ -23,7 +24,7 @@ def transform(plan, url: str, test_uri: str, try_number: int = 1, **kwargs) -> d
         task_id="transform",
         plan=plan.to_dict(),
         prepared={"channels": {"test": {"uri": test_uri}}},
-        role_arn=ROLE,
+        role_arn=ROLE_ARN,
         instance_type="ml.m5.large",
         training={
             "Training": {
