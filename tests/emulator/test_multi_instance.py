@@ -11,7 +11,7 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError
 
-from .conftest import BUCKET, _csv, channel, training_request, wait_for_job, wait_for_status
+from .conftest import BUCKET, IMAGES, _csv, channel, training_request, wait_for_job, wait_for_status
 
 GROUP = "/aws/sagemaker/TrainingJobs"
 RUNNER = "sagemaker_emulator.sagemaker.training_runner"
@@ -212,3 +212,18 @@ def test_max_runtime_ends_every_host(sm, dataset):
     job = wait_for_job(sm, "multi-timeout")
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
     assert seen and gone(seen)
+
+
+def test_a_host_failing_on_its_own_data_gives_the_reason_not_its_peers_lost_connection(sm, s3, dataset, shards):
+    """algo-2's shard has labels outside [0, 1]: its own error is the FailureReason, not algo-1's lost peer."""
+    import numpy as np
+
+    rows = np.column_stack([np.full(50, 3.0), np.random.default_rng(0).normal(size=(50, 5))])
+    s3.put_object(Bucket=BUCKET, Key="shards/bad/b.csv", Body=_csv(rows))
+    s3.copy_object(Bucket=BUCKET, Key="shards/bad/a.csv", CopySource={"Bucket": BUCKET, "Key": "shards/train/a.csv"})
+    train = sharded("train", f"s3://{BUCKET}/shards/bad")
+    request = training_request("multi-bad", dataset, image=IMAGES["1.7-1"], InputDataConfig=[train], **resources(2))
+    sm.create_training_job(**request)
+    job = wait_for_job(sm, "multi-bad")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "label must be in [0,1] for logistic regression" in job["FailureReason"], job["FailureReason"]
