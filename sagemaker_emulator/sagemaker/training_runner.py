@@ -91,7 +91,8 @@ class TrainingRun:
         started = time.monotonic()
         if self.spec["threads"]:
             xgboost.set_config(nthread=self.spec["threads"])  # the instance's share of this machine's CPUs
-        network = Network(ports=tuple(self.spec["tracker_ports"]))  # type: ignore[arg-type]
+        first_port, second_port = self.spec["tracker_ports"]
+        network = Network(ports=(first_port, second_port))
         returncode = training.run(self.opt_ml, version, self.log, network)
         time.sleep(max(0.0, self.spec["training_seconds"] - (time.monotonic() - started)))
         if returncode != 0:
