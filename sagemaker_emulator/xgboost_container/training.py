@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import xgboost as xgb
+from xgboost import collective
 
 from . import hyperparameters
 from .channels import file_type, validate_channels
@@ -218,7 +219,9 @@ def _train_job(
         out.info(f"Validation matrix has {dvalidation.num_row()} rows")
 
     if version.legacy_auto_tree_method and "updater" not in params and params.get("tree_method", "auto") == "auto":
-        params["tree_method"] = "approx" if dtrain.num_row() >= LARGE_DATA_ROWS else "exact"
+        # xgboost 1.x's choice: 'approx' for distributed training (exact has no distributed version) or large data
+        distributed = collective.is_distributed()
+        params["tree_method"] = "approx" if distributed or dtrain.num_row() >= LARGE_DATA_ROWS else "exact"
     if version.default_base_score is not None:
         params.setdefault("base_score", version.default_base_score)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -196,6 +198,9 @@ def test_a_dead_host_fails_the_job_and_ends_its_peer(sm, dataset):
 def test_stop_ends_every_host(sm, dataset):
     sm.create_training_job(**long_job("multi-stop", dataset))
     processes = wait_for_hosts(sm, "multi-stop", 2)
+    for host, process in processes.items():  # each host's own job folder, as /opt/ml on its instance
+        config = json.loads((Path(process.cwd()) / "opt_ml" / "input" / "config" / "resourceconfig.json").read_text())
+        assert config == {"current_host": host, "hosts": ["algo-1", "algo-2"], "network_interface_name": "eth0"}
     sm.stop_training_job(TrainingJobName="multi-stop")
     job = wait_for_job(sm, "multi-stop")
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "Stopped")

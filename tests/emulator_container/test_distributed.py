@@ -29,11 +29,11 @@ from sagemaker_emulator.xgboost_container.distributed import Network
 from sagemaker_emulator.xgboost_container.versions import VERSIONS
 xgboost.set_config(nthread=1)
 network = Network(ports=tuple(json.loads(sys.argv[2])), timeout_seconds=60)
-sys.exit(training.run(Path(sys.argv[1]), VERSIONS["3.0-5"], print, network))
+sys.exit(training.run(Path(sys.argv[1]), VERSIONS[sys.argv[3]], print, network))
 """
 
 
-def run_hosts(jobs: list[Path], timeout: float = 120) -> list[tuple[int, str]]:
+def run_hosts(jobs: list[Path], tag: str = "3.0-5", timeout: float = 120) -> list[tuple[int, str]]:
     """Run one host process per job folder (algo-1, algo-2, ...); (exit code, log) of each."""
     hosts = [f"algo-{n}" for n in range(1, len(jobs) + 1)]
     ports = json.dumps(free_loopback_ports(2))
@@ -44,7 +44,7 @@ def run_hosts(jobs: list[Path], timeout: float = 120) -> list[tuple[int, str]]:
         (opt_ml / "input" / "config" / "resourceconfig.json").write_text(json.dumps(config))
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-c", HOST, str(opt_ml), ports],
+                [sys.executable, "-c", HOST, str(opt_ml), ports, tag],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
@@ -95,3 +95,17 @@ def test_a_host_without_training_data_leaves_and_the_other_trains_alone(tmp_path
     assert "Reporting training SUCCESS" not in second_log  # it exits, as the container's sys.exit(0)
     assert (with_data / "model" / training.MODEL_NAME).is_file()
     assert not (without / "model").exists() or not any((without / "model").iterdir())
+
+
+def test_the_1_7_1_image_trains_distributed_with_approx_as_xgboost_1_did(tmp_path):
+    """xgboost 1.x picked 'approx' for tree_method auto in distributed training ('exact' cannot distribute)."""
+    x, y = binary_data(400)
+    hosts = [
+        write_job(
+            tmp_path / host, TUTORIAL_HYPERPARAMETERS, {"train": CSV_CHANNEL}, {"train/train.csv": csv_text(x, y)}
+        )
+        for host in ("algo-1", "algo-2")
+    ]
+    results = run_hosts(hosts, tag="1.7-1")
+    assert [code for code, _ in results] == [0, 0], results  # 'exact' fails: "doesn't support distributed training"
+    assert (hosts[0] / "model" / training.MODEL_NAME).is_file()
