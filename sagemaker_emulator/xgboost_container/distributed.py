@@ -80,7 +80,6 @@ def rabit_run(
     if len(hosts_with_data) == 1:
         train(True)
         return True
-    out.info(f"Hosts with data: {hosts_with_data}, current_host={resources.current_host}")
     with _communicator(hosts_with_data, resources.current_host, network, network.ports[1]):
         train(resources.current_host == hosts_with_data[0])
     return True
