@@ -1,4 +1,5 @@
-"""`make bench`: the emulator's serving figures, then the pipeline's end-to-end figures."""
+"""`make bench`: the emulator's serving figures, its multi-instance training figures, then the pipeline's
+end-to-end figures."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ if __name__ == "__main__":
         flush=True,
     )
     status = subprocess.run([sys.executable, str(ROOT / "bench" / "emulator_bench.py")], cwd=ROOT).returncode
+    print(flush=True)
+    status |= subprocess.run([sys.executable, "-m", "bench.multi_instance_bench"], cwd=ROOT).returncode
     print(flush=True)
     status |= subprocess.run([sys.executable, "-m", "bench.pipeline_bench"], cwd=ROOT).returncode
     sys.exit(status)

@@ -56,6 +56,7 @@ class Limits:
     max_model_bytes: int = 1024**3  # extracted ModelDataUrl (and the archive itself): a tar bomb stops here
     max_model_files: int = 10_000
     max_training_jobs: int = 4  # running at once: each is a process with xgboost in it
+    max_training_instances: int = 4  # InstanceCount of one training job: each instance is such a process
 
     @classmethod
     def from_env(cls) -> Limits:

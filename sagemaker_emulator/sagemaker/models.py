@@ -220,6 +220,15 @@ class SageMakerBackend:
                     f"utilization of {running}. Wait for a job to finish, or start the emulator with a higher "
                     "SAGEMAKER_EMULATOR_MAX_TRAINING_JOBS.",
                 )
+            instances, most = params["ResourceConfig"]["InstanceCount"], self.settings.limits.max_training_instances
+            if instances > most:
+                raise SageMakerError(
+                    "ResourceLimitExceeded",
+                    f"The account-level service limit '{params['ResourceConfig'].get('InstanceType')} for training job "
+                    f"usage' is {most} Instances, with a request delta of {instances} Instances: this emulator runs "
+                    "one process per instance on this machine. Use fewer instances, or start the emulator with a "
+                    "higher SAGEMAKER_EMULATOR_MAX_TRAINING_INSTANCES.",
+                )
             now = time.time()
             job = self.training_jobs.add(TrainingJob(name=name, arn=arn, request=params, creation_time=now))
             job.transition("Starting", "Preparing the instances for training")
@@ -426,6 +435,11 @@ def _check_training_request(params: dict[str, Any]) -> None:
             raise validation_error(
                 f"1 validation error detected: Value null at '{member[0].lower() + member[1:]}' failed to satisfy constraint: Member must not be null"
             )
+    if not params["ResourceConfig"].get("InstanceCount"):
+        raise validation_error(
+            "ResourceConfig.InstanceCount must be at least 1: instance groups (heterogeneous clusters) are not "
+            "supported by sagemaker-emulator."
+        )
     mode = params["AlgorithmSpecification"].get("TrainingInputMode", "File")
     if mode not in SUPPORTED_INPUT_MODES:
         raise validation_error(

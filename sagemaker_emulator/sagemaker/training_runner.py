@@ -1,10 +1,12 @@
-"""The training job's "container": a child process per job (python -m ...training_runner SPEC FD).
+"""One instance of a training job: a child process per host (python -m ...training_runner SPEC FD).
 
-Does what the SageMaker platform does around an algorithm container: downloads the channels
-from S3 into an /opt/ml-like directory, writes input/config/*.json, runs the container's
-train entry point, streams its log lines to CloudWatch Logs, tars model/ into model.tar.gz
-and uploads it. It reports secondary statuses and metrics to the parent as JSON lines on FD.
-It talks to S3 and Logs through the emulator's HTTP endpoint, as a real container talks to AWS.
+Does what the SageMaker platform does on an instance around an algorithm container: downloads the
+channels from S3 into an /opt/ml-like directory (all objects, or the host's share for ShardedByS3Key),
+writes input/config/*.json (resourceconfig.json names the host and its peers), runs the container's
+train entry point, streams its log lines to the host's CloudWatch Logs stream, and, on the host whose
+container wrote a model, tars model/ into model.tar.gz and uploads it. It reports secondary statuses
+and metrics to the parent as JSON lines on FD. It talks to S3 and Logs through the emulator's HTTP
+endpoint, as a real container talks to AWS.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+import xgboost
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws_clients import client, split_s3_uri
 from ..scratch import UnsafePath, inside
 from ..xgboost_container import training
+from ..xgboost_container.distributed import Network
 from ..xgboost_container.versions import resolve_image
 from .job_logs import CloudWatchLog
 
@@ -39,12 +43,13 @@ class TrainingRun:
         self.spec = spec
         self.request = spec["request"]
         self.opt_ml = Path(spec["opt_ml"])
+        self.host, self.hosts = spec["current_host"], spec["hosts"]
         self.events = events
         self.s3 = client("s3", spec["endpoint_url"], spec["region"])
         self.cloudwatch = CloudWatchLog(
             client("logs", spec["endpoint_url"], spec["region"]),
             TRAINING_LOG_GROUP,
-            f"{spec['job_name']}/algo-1-{int(time.time())}",
+            f"{spec['job_name']}/{self.host}-{int(time.time())}",
         )
 
     def report(self, **event: Any) -> None:
@@ -84,10 +89,16 @@ class TrainingRun:
         time.sleep(self.spec["step_seconds"])
         self.report(status="Training", message="Training image download completed. Training in progress.")
         started = time.monotonic()
-        returncode = training.run(self.opt_ml, version, self.log)
+        if self.spec["threads"]:
+            xgboost.set_config(nthread=self.spec["threads"])  # the instance's share of this machine's CPUs
+        first_port, second_port = self.spec["tracker_ports"]
+        network = Network(ports=(first_port, second_port))
+        returncode = training.run(self.opt_ml, version, self.log, network)
         time.sleep(max(0.0, self.spec["training_seconds"] - (time.monotonic() - started)))
         if returncode != 0:
             return returncode
+        if not any((self.opt_ml / "model").iterdir()):
+            return 0  # not the master of a distributed job: the master's model is the job's
         self.report(status="Uploading", message="Uploading generated training model")
         self._upload_model()
         time.sleep(self.spec["step_seconds"])
@@ -118,7 +129,7 @@ class TrainingRun:
         (config_dir / "hyperparameters.json").write_text(json.dumps(self.request.get("HyperParameters", {})))
         (config_dir / "inputdataconfig.json").write_text(json.dumps(input_config))
         (config_dir / "resourceconfig.json").write_text(
-            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
+            json.dumps({"current_host": self.host, "hosts": self.hosts, "network_interface_name": "eth0"})
         )
 
     def _download_channel(self, channel: dict[str, Any]) -> None:
@@ -140,6 +151,9 @@ class TrainingRun:
                 f'bucket "{bucket}".'
             )
         folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+        if channel["DataSource"]["S3DataSource"].get("S3DataDistributionType") == "ShardedByS3Key":
+            index, count = self.hosts.index(self.host), len(self.hosts)
+            keys = sorted(keys)[index::count]  # object i goes to host i mod N; a host may get none
         for key in keys:
             destination = self._inside(target, key[len(folder) :], f'S3 key "s3://{bucket}/{key}"')
             destination.parent.mkdir(parents=True, exist_ok=True)

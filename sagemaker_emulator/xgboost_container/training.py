@@ -1,8 +1,9 @@
-"""The container's training entry point (algorithm mode, one host, File input), step for step.
+"""The container's training entry point (algorithm mode, File input), step for step.
 
 Order as in sagemaker_xgboost_container.algorithm_mode.train: hyperparameters, channels, content type,
-data sizes and first-line format checks, DMatrix loading, xgb.train with one log line per round, then
-xgboost-model in the image's format. Any exception becomes the FailureReason the way SageMaker's
+data sizes and first-line format checks, DMatrix loading, xgb.train with one log line per round (on one
+host, or with the hosts of resourceconfig.json through xgboost's collective: distributed.py), then
+xgboost-model in the image's format (only the master saves it). Any exception becomes the FailureReason the way SageMaker's
 training toolkit reports it: "AlgorithmError: framework error: \\n<traceback>\\n<message>".
 """
 
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import xgboost as xgb
+from xgboost import collective
 
 from . import hyperparameters
 from .channels import file_type, validate_channels
 from .container_log import ContainerLog
 from .data import load_dmatrix, total_size, validate_files, warn_redundant_files
+from .distributed import Network, ResourceConfig, rabit_run
 from .errors import AlgorithmError, UserError, xgboost_message
 from .metrics import MAXIMIZE_METRICS, MarginMetrics, custom_metric, parse_metrics, split_eval_metrics
 from .versions import ContainerVersion
@@ -51,17 +54,18 @@ _DASK_ERRORS = {
 }
 
 
-def run(opt_ml: Path, version: ContainerVersion, log: Callable[[str], None]) -> int:
+def run(opt_ml: Path, version: ContainerVersion, log: Callable[[str], None], network: Network | None = None) -> int:
     """Train like the container's entry point; 0 on success, else non-zero with opt_ml/output/failure written.
 
-    Reads opt_ml/input/config/{hyperparameters,inputdataconfig}.json and opt_ml/input/data/<channel>/,
-    writes opt_ml/model/xgboost-model, and sends every stdout/stderr line of the container to `log`.
+    Reads opt_ml/input/config/{hyperparameters,inputdataconfig,resourceconfig}.json and
+    opt_ml/input/data/<channel>/, writes opt_ml/model/xgboost-model (the master host only), and sends every
+    stdout/stderr line of the container to `log`. With several hosts, `network` says where their tracker is.
     """
     out = ContainerLog(log)
     opt_ml = Path(opt_ml)
     try:
         with tempfile.TemporaryDirectory(prefix="sagemaker-emulator-xgboost-") as scratch:
-            _train(opt_ml, version, out, Path(scratch) / "sagemaker_xgboost_input_data")
+            trained = _train(opt_ml, version, out, Path(scratch) / "sagemaker_xgboost_input_data", network or Network())
     except Exception as error:  # the training toolkit turns every exception into a failed job
         reason = failure_reason(error)
         (opt_ml / "output").mkdir(parents=True, exist_ok=True)
@@ -70,7 +74,8 @@ def run(opt_ml: Path, version: ContainerVersion, log: Callable[[str], None]) -> 
         out.error(reason.removeprefix("AlgorithmError: "))
         code = getattr(error, "errno", 1)
         return code if isinstance(code, int) and code > 0 else 1
-    out.info("Reporting training SUCCESS")
+    if trained:  # a host left out of distributed training exits at once, as the container's sys.exit(0) does
+        out.info("Reporting training SUCCESS")
     return 0
 
 
@@ -85,10 +90,12 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _train(opt_ml: Path, version: ContainerVersion, out: ContainerLog, scratch: Path) -> None:
+def _train(opt_ml: Path, version: ContainerVersion, out: ContainerLog, scratch: Path, network: Network) -> bool:
+    """False when this host took no part (distributed training without data on it)."""
     config_dir = opt_ml / "input" / "config"
     user_hyperparameters = _read_json(config_dir / "hyperparameters.json")
     data_config = _read_json(config_dir / "inputdataconfig.json")
+    resources = ResourceConfig.from_json(_read_json(config_dir / "resourceconfig.json"))
 
     out.info("Imported framework sagemaker_xgboost_container.training")
     for name, value in user_hyperparameters.items():
@@ -134,21 +141,37 @@ def _train(opt_ml: Path, version: ContainerVersion, out: ContainerLog, scratch: 
         if validation_size > 0 and validation_path is not None
         else None
     )
+    model_dir = opt_ml / "model"
+
+    def train(is_master: bool) -> None:
+        assert dtrain is not None
+        booster = _train_job(params, dtrain, dvalidation, version, out, is_master)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        if version.debug_trace_lines:
+            _debug(out, f"FINAL_MODEL_DEBUG: is_master={is_master}, model_dir={model_dir}")
+        if not is_master:
+            return
+        if version.debug_trace_lines:
+            _debug(out, "FINAL_MODEL_SAVE: Saving final model as master")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 3.0.5 warns that the legacy binary format is deprecated
+            (model_dir / MODEL_NAME).write_bytes(bytes(booster.save_raw(raw_format=version.model_format)))
+
+    if len(resources.hosts) > 1:
+        out.info(f"Distributed node training with {len(resources.hosts)} hosts: {list(resources.hosts)}")
+        if dtrain is None:
+            out.warning(
+                f"Host {resources.current_host} does not have data. Will broadcast to cluster and will not be "
+                "used in distributed training."
+            )
+        return rabit_run(train, dtrain is not None, resources, network, str(train_path), out)
     if dtrain is None:
         raise UserError(f"No data in training channel path {train_path}")
     if validation_path is not None and dvalidation is None:
         raise UserError(f"No data in validation channel path {validation_path}")
     out.info("Single node training.")
-    booster = _train_job(params, dtrain, dvalidation, version, out)
-
-    model_dir = opt_ml / "model"
-    model_dir.mkdir(parents=True, exist_ok=True)
-    if version.debug_trace_lines:
-        _debug(out, f"FINAL_MODEL_DEBUG: is_master=True, model_dir={model_dir}")
-        _debug(out, "FINAL_MODEL_SAVE: Saving final model as master")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # 3.0.5 warns that the legacy binary format is deprecated
-        (model_dir / MODEL_NAME).write_bytes(bytes(booster.save_raw(raw_format=version.model_format)))
+    train(True)
+    return True
 
 
 def _debug(out: ContainerLog, message: str) -> None:
@@ -163,9 +186,10 @@ def _train_job(
     dvalidation: xgb.DMatrix | None,
     version: ContainerVersion,
     out: ContainerLog,
+    is_master: bool,
 ) -> xgb.Booster:
     if version.debug_trace_lines:
-        _debug(out, "TRAIN_JOB_DEBUG: Received is_master=True")
+        _debug(out, f"TRAIN_JOB_DEBUG: Received is_master={is_master}")
     num_round = params.pop("num_round")
     save_on_termination = params.pop("save_model_on_termination", "false")
 
@@ -195,7 +219,9 @@ def _train_job(
         out.info(f"Validation matrix has {dvalidation.num_row()} rows")
 
     if version.legacy_auto_tree_method and "updater" not in params and params.get("tree_method", "auto") == "auto":
-        params["tree_method"] = "approx" if dtrain.num_row() >= LARGE_DATA_ROWS else "exact"
+        # xgboost 1.x's choice: 'approx' for distributed training (exact has no distributed version) or large data
+        distributed = collective.is_distributed()
+        params["tree_method"] = "approx" if distributed or dtrain.num_row() >= LARGE_DATA_ROWS else "exact"
     if version.default_base_score is not None:
         params.setdefault("base_score", version.default_base_score)
 
@@ -210,8 +236,8 @@ def _train_job(
     elif computed:
         metric = custom_metric(computed)
     if version.debug_trace_lines:
-        out.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={save_on_termination}, is_master=True")
-        out.info(f"CALLBACK_SKIPPING save_model_on_termination={save_on_termination}, is_master=True)")
+        out.info(f"CALLBACK_SETUP_DEBUG: save_model_on_termination={save_on_termination}, is_master={is_master}")
+        out.info(f"CALLBACK_SKIPPING save_model_on_termination={save_on_termination}, is_master={is_master})")
     if dvalidation is not None and stopping_metric and early_stopping_rounds:
         callbacks.append(
             xgb.callback.EarlyStopping(

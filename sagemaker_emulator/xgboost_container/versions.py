@@ -47,7 +47,8 @@ class ContainerVersion:
     for a name without extension), 'ubj' = UBJSON (the 2.1+ default)."""
     legacy_auto_tree_method: bool
     """xgboost 1.x resolves tree_method `auto` (the default) to 'exact' below 4Mi rows and 'approx' above, for
-    single-node in-memory data without an explicit updater; False = leave it to xgboost 3 ('hist')."""
+    single-node in-memory data without an explicit updater, and to 'approx' in distributed training;
+    False = leave it to xgboost 3 ('hist')."""
     default_base_score: float | None
     """base_score when the user sets none; None = xgboost >= 2 estimates it from the labels."""
     custom_metrics_get_margins: bool

@@ -202,8 +202,8 @@ def test_a_crashed_job_does_not_take_the_server_down(sm, dataset, control):
 
 
 def _child_pid(job_name: str) -> int:
-    """The job's child process: a training runner whose working directory is the job's folder
-    (a warm child from the runner pool moves there when it takes the job)."""
+    """The job's child process: a training runner whose working directory is its host's folder in the
+    job's (a warm child from the runner pool moves there when it takes the job)."""
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
@@ -211,7 +211,7 @@ def _child_pid(job_name: str) -> int:
                 cwd = os.readlink(proc / "cwd")
             except OSError:
                 continue
-            if b"sagemaker_emulator.sagemaker.training_runner" in cmdline and cwd.endswith(f"/{job_name}"):
+            if b"sagemaker_emulator.sagemaker.training_runner" in cmdline and cwd.endswith(f"/{job_name}/algo-1"):
                 return int(proc.name)
     raise AssertionError(f"no training process for {job_name}")
 
