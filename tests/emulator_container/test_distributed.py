@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,6 @@ from sagemaker_emulator.xgboost_container.versions import VERSIONS
 
 from .jobs import CSV_CHANNEL, TUTORIAL_HYPERPARAMETERS, binary_data, csv_text, write_job
 
-ROOT = Path(__file__).resolve().parents[2]
 HOST = """
 import json, sys
 from pathlib import Path
@@ -37,7 +35,6 @@ def run_hosts(jobs: list[Path], tag: str = "3.0-5", timeout: float = 120) -> lis
     """Run one host process per job folder (algo-1, algo-2, ...); (exit code, log) of each."""
     hosts = [f"algo-{n}" for n in range(1, len(jobs) + 1)]
     ports = json.dumps(free_loopback_ports(2))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     processes = []
     for host, opt_ml in zip(hosts, jobs):
         config = {"current_host": host, "hosts": hosts, "network_interface_name": "eth0"}
@@ -48,7 +45,6 @@ def run_hosts(jobs: list[Path], tag: str = "3.0-5", timeout: float = 120) -> lis
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
-                env=env,
             )  # fmt: skip
         )
     try:
