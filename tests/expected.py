@@ -14,3 +14,7 @@ EVALUATION_SUMMARY_KEYS = {
     "approval_status",
     "approval_reason",
 }
+
+# A successful run with the default evaluation=endpoint: choose_evaluation skips the Batch Transform path,
+# and every other task succeeds.
+ENDPOINT_RUN_NOT_SUCCESS = {"transform": "skipped", "evaluate_transform": "skipped"}

@@ -18,6 +18,7 @@ import pytest
 
 from tests.airflow_api import AirflowApi
 from tests.browser.chromium import ARTIFACTS
+from tests.expected import ENDPOINT_RUN_NOT_SUCCESS
 from tools.airflow_home import DAG_ID
 from tools.emulator_process import free_port, is_healthy
 from tools.local_airflow import Login, Stack, StackError, login, running, up
@@ -42,11 +43,7 @@ def test_the_scheduler_starts_a_scheduled_run_that_succeeds(api: AirflowApi) -> 
     dag_tasks = {task["task_id"] for task in api.get(f"/dags/{DAG_ID}/tasks")["tasks"]}
     states = {task: ti["state"] for task, ti in api.task_instances(run["dag_run_id"]).items()}
     assert set(states) == dag_tasks, states
-    # the default evaluation=endpoint: the Batch Transform path is skipped by choose_evaluation
-    assert {task: state for task, state in states.items() if state != "success"} == {
-        "transform": "skipped",
-        "evaluate_transform": "skipped",
-    }, states
+    assert {task: state for task, state in states.items() if state != "success"} == ENDPOINT_RUN_NOT_SUCCESS, states
 
 
 def test_up_again_starts_nothing_and_gives_the_same_login(stack: Stack) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.expected import EVALUATION_SUMMARY_KEYS
+from tests.expected import ENDPOINT_RUN_NOT_SUCCESS, EVALUATION_SUMMARY_KEYS
 
 from .scenarios import Outcome, Scenario, run_all
 
@@ -32,9 +32,7 @@ def test_run_succeeds_and_leaves_nothing(runs: dict[str, Outcome], name: str) ->
     outcome = runs[name]
     assert outcome.result.run_state == "success", outcome.explain()
     skipped = {task: state for task, state in outcome.result.task_states.items() if state != "success"}
-    assert skipped == {"transform": "skipped", "evaluate_transform": "skipped"}, (
-        outcome.explain()
-    )  # evaluation=endpoint
+    assert skipped == ENDPOINT_RUN_NOT_SUCCESS, outcome.explain()
     assert outcome.leftovers == {}
     assert outcome.all_resources == {"endpoints": [], "endpoint_configs": [], "models": []}
 
