@@ -51,14 +51,22 @@ class EmulatorProcess:
 
     @classmethod
     def start(
-        cls, log_path: Path, port: int | None = None, timeout: float = 180.0, detached: bool = False
+        cls,
+        log_path: Path,
+        port: int | None = None,
+        timeout: float = 180.0,
+        detached: bool = False,
+        env: dict[str, str] | None = None,
     ) -> EmulatorProcess:
         """`detached` puts it in its own session, so it outlives the caller (`make up`)."""
-        return cls.launch(log_path, port, detached).wait_until_ready(timeout)
+        return cls.launch(log_path, port, detached, env).wait_until_ready(timeout)
 
     @classmethod
-    def launch(cls, log_path: Path, port: int | None = None, detached: bool = False) -> EmulatorProcess:
-        """Start the process without waiting for it, so its start-up overlaps other work."""
+    def launch(
+        cls, log_path: Path, port: int | None = None, detached: bool = False, env: dict[str, str] | None = None
+    ) -> EmulatorProcess:
+        """Start the process without waiting for it, so its start-up overlaps other work; `env` adds
+        settings (SAGEMAKER_EMULATOR_*) to the inherited environment."""
         port = port or free_port()
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")  # owner-only
@@ -76,7 +84,7 @@ class EmulatorProcess:
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
             stdin=subprocess.DEVNULL,
             start_new_session=detached,
         )

@@ -21,36 +21,36 @@ PNG = roc_curve_png([0, 1, 0, 1], [0.1, 0.9, 0.4, 0.6])
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    with EmulatorProcess.start(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
-        kwargs = client_kwargs(running.url)
-        sm, s3 = boto3.client("sagemaker", **kwargs), boto3.client("s3", **kwargs)
-        s3.create_bucket(Bucket=BUCKET)
-        for run, auc in (("r1", 0.80), ("r2", 0.70)):
-            prefix = f"bankml/{run}/evaluation"
-            document = {
-                "metrics": {
-                    "roc_auc": auc,
-                    "pr_auc": 0.45,
-                    "accuracy": 0.9,
-                    "gain": [{"fraction_called": 0.2, "share_of_subscribers": 0.64}],
-                },
-                "cost": {"total_usd": 0.0002},
-            }
-            s3.put_object(Bucket=BUCKET, Key=f"{prefix}/metrics.json", Body=json.dumps(document).encode())
-            s3.put_object(Bucket=BUCKET, Key=f"{prefix}/roc_curve.png", Body=PNG)
-            candidate = Candidate(
-                run_key=run,
-                run_id=f"manual__{run}",
-                roc_auc=auc,
-                test_sha256="a" * 64,
-                data_sha256="d" * 64,
-                image=IMAGE,
-                model_url=f"s3://{BUCKET}/{run}/model.tar.gz",
-                metrics_uri=f"s3://{BUCKET}/{prefix}/metrics.json",
-            )
-            register_run(sm, "bankml-economic", candidate, min_auc=0.5, tolerance=0.005)
-        yield running
+def emulator(emulator: EmulatorProcess) -> EmulatorProcess:
+    """The shared emulator (conftest.py) with two runs registered, r1 the champion."""
+    kwargs = client_kwargs(emulator.url)
+    sm, s3 = boto3.client("sagemaker", **kwargs), boto3.client("s3", **kwargs)
+    s3.create_bucket(Bucket=BUCKET)
+    for run, auc in (("r1", 0.80), ("r2", 0.70)):
+        prefix = f"bankml/{run}/evaluation"
+        document = {
+            "metrics": {
+                "roc_auc": auc,
+                "pr_auc": 0.45,
+                "accuracy": 0.9,
+                "gain": [{"fraction_called": 0.2, "share_of_subscribers": 0.64}],
+            },
+            "cost": {"total_usd": 0.0002},
+        }
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}/metrics.json", Body=json.dumps(document).encode())
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}/roc_curve.png", Body=PNG)
+        candidate = Candidate(
+            run_key=run,
+            run_id=f"manual__{run}",
+            roc_auc=auc,
+            test_sha256="a" * 64,
+            data_sha256="d" * 64,
+            image=IMAGE,
+            model_url=f"s3://{BUCKET}/{run}/model.tar.gz",
+            metrics_uri=f"s3://{BUCKET}/{prefix}/metrics.json",
+        )
+        register_run(sm, "bankml-economic", candidate, min_auc=0.5, tolerance=0.005)
+    return emulator
 
 
 @pytest.fixture

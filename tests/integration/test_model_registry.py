@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import boto3
@@ -19,9 +18,8 @@ GROUP = "bankml-economic"
 
 
 @pytest.fixture(scope="module")
-def sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    with EmulatorProcess.start(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
-        yield boto3.client("sagemaker", **client_kwargs(running.url))
+def sm(emulator: EmulatorProcess) -> object:
+    return boto3.client("sagemaker", **client_kwargs(emulator.url))
 
 
 def candidate(run: str, roc_auc: float, test_sha256: str = "a" * 64) -> Candidate:

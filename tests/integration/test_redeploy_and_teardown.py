@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -23,22 +22,9 @@ from bankml.run_plan import plan_run
 from bankml.settings import Wait
 from bankml.teardown import run_resources, teardown_run
 from tools.emulator_process import EmulatorProcess
-from tools.local_setup import BUCKET, ROLE_ARN, client_kwargs, connection_uri
+from tools.local_setup import BUCKET, ROLE_ARN, client_kwargs
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
-    with EmulatorProcess.start(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
-        yield running
-
-
-@pytest.fixture
-def aws(emulator: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_uri(emulator.url))
-    kwargs = client_kwargs(emulator.url)
-    return {name: boto3.client(name, **kwargs) for name in ("sagemaker", "s3", "sagemaker-runtime")}
 
 
 def model_artifact(s3, key: str) -> str:

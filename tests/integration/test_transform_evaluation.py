@@ -16,7 +16,7 @@ from bankml.teardown import run_resources, running_jobs, teardown_run
 from bankml.transform_operator import RunTransformOperator
 from tools.local_setup import BUCKET, ROLE_ARN
 
-from .test_redeploy_and_teardown import IMAGE, aws, emulator, make_plan, model_artifact  # noqa: F401
+from .test_redeploy_and_teardown import IMAGE, make_plan, model_artifact
 
 
 def transform(plan, url: str, test_uri: str, try_number: int = 1, **kwargs) -> dict:
