@@ -30,6 +30,10 @@ IMAGES = {
     "3.0-5": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5",
 }
 
+# For an extra emulator that trains at most one job: no warm training child, whose imports cost
+# ~3.5 s of CPU (runner_pool.py). The session emulator keeps the default, so the warm path is tested.
+NO_WARM_RUNNER = {"SAGEMAKER_EMULATOR_WARM_TRAINING_RUNNER": "0"}
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -122,13 +122,15 @@ def test_reset_forgets_sagemaker_state_but_keeps_moto(tmp_path):
     """On its own emulator, since a reset would pull resources from under the other tests."""
     import boto3
 
-    from .conftest import _free_port
+    from .conftest import NO_WARM_RUNNER, _free_port
 
     port = _free_port()
+    env = {**os.environ, **NO_WARM_RUNNER}
     process = subprocess.Popen(
         [sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", "kept"],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         assert process.stdout.readline().strip() == f"sagemaker-emulator listening on http://127.0.0.1:{port}"

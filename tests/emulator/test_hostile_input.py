@@ -29,6 +29,7 @@ from sagemaker_emulator.scratch import scratch_root
 from .conftest import (
     BUCKET,
     IMAGES,
+    NO_WARM_RUNNER,
     REGION,
     ROLE_ARN,
     _free_port,
@@ -111,6 +112,7 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         "SAGEMAKER_EMULATOR_INVOCATION_TIMEOUT_SECONDS": "1",
         "SAGEMAKER_EMULATOR_MAX_MODEL_BYTES": "1000000",
         "SAGEMAKER_EMULATOR_MAX_TRAINING_JOBS": "1",
+        **NO_WARM_RUNNER,
     }
     process = start_emulator(
         [
@@ -238,12 +240,12 @@ def _scratch_dirs(pid: int) -> list[Path]:
 
 
 def test_scratch_dirs_are_removed_at_shutdown_and_after_a_sigkill_at_the_next_start(tmp_path):
-    killed = start_emulator(["--port", str(_free_port())], tmp_path / "killed.log")
+    killed = start_emulator(["--port", str(_free_port())], tmp_path / "killed.log", NO_WARM_RUNNER)
     assert len(_scratch_dirs(killed.pid)) == 1
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert len(_scratch_dirs(killed.pid)) == 1  # SIGKILL: nobody could clean up
-    nxt = start_emulator(["--port", str(_free_port())], tmp_path / "next.log")
+    nxt = start_emulator(["--port", str(_free_port())], tmp_path / "next.log", NO_WARM_RUNNER)
     assert _scratch_dirs(killed.pid) == []  # swept by the next start: its owner is gone
     assert len(_scratch_dirs(nxt.pid)) == 1
     nxt.terminate()
