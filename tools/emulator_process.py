@@ -17,6 +17,18 @@ from tools.local_setup import emulator_args
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# A deadline, not a speed check: a start is ~4 s of CPU, but at load 20 (a full suite beside other
+# work on 2 cores) it took over 60 s.
+START_SECONDS = 180.0
+
+
+def start_failure(exit_code: int | None, timeout: float) -> str:
+    """Why a start failed: the process exited by itself, or it was still silent at the deadline."""
+    if exit_code is None:
+        return f"the emulator did not say it listens within {timeout:.0f} s (stopped)"
+    return f"the emulator exited with code {exit_code} while starting"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -54,7 +66,7 @@ class EmulatorProcess:
         cls,
         log_path: Path,
         port: int | None = None,
-        timeout: float = 180.0,
+        timeout: float = START_SECONDS,
         detached: bool = False,
         env: dict[str, str] | None = None,
     ) -> EmulatorProcess:
@@ -97,10 +109,9 @@ class EmulatorProcess:
         # Ours must say it listens: a health answer alone may come from another emulator on the port.
         while "listening on" not in self.log_path.read_text(errors="replace") or not is_healthy(self.url):
             if self.process.poll() is not None or time.monotonic() > deadline:
+                why = start_failure(self.process.poll(), timeout)
                 self.stop()
-                raise RuntimeError(
-                    f"the emulator did not start; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}"
-                )
+                raise RuntimeError(f"{why}; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
             time.sleep(0.1)
         return self
 

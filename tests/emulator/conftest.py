@@ -18,13 +18,14 @@ import pytest
 import requests
 from botocore.exceptions import WaiterError
 
+from tools.emulator_process import START_SECONDS, start_failure
+
 from .shapes import ResponseRecorder
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "emulator-tests"
-STARTUP_SECONDS = 60
 IMAGES = {
     "1.7-1": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
     "3.0-5": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5",
@@ -55,13 +56,14 @@ def start_emulator(args: list[str], log: Path, env: dict[str, str] | None = None
             env=env,
             cwd=ROOT,
         )
-    deadline = time.monotonic() + STARTUP_SECONDS
+    deadline = time.monotonic() + START_SECONDS
     while "listening on" not in log.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
+            why = start_failure(process.poll(), START_SECONDS)
             process.kill()
             process.wait()
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-            raise RuntimeError(f"emulator did not start (exit code {process.returncode}); last lines of {log}:\n{tail}")
+            raise RuntimeError(f"{why}; last lines of {log}:\n{tail}")
         time.sleep(0.05)
     return process
 

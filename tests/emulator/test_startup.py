@@ -13,7 +13,15 @@ def test_a_failed_start_is_reported_with_the_tail_of_its_log(tmp_path: Path) -> 
     log = tmp_path / "emulator.log"
     with pytest.raises(
         RuntimeError,
-        match=r"(?s)exit code 2\); last lines of .*emulator\.log:\n.*argument --port: invalid int value: 'x'",
+        match=r"(?s)exited with code 2 while starting; last lines of .*emulator\.log:\n.*argument --port: invalid int value: 'x'",
     ):
         start_emulator(["--port", "x"], log)
     assert "usage: python -m sagemaker_emulator" in log.read_text()
+
+
+def test_a_start_that_misses_its_deadline_says_so() -> None:
+    """Not an exit code: a start killed at its deadline (a loaded machine) must not read like a crash."""
+    from tools.emulator_process import start_failure
+
+    assert start_failure(None, 180) == "the emulator did not say it listens within 180 s (stopped)"
+    assert start_failure(-9, 180) == "the emulator exited with code -9 while starting"
