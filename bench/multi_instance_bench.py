@@ -27,6 +27,7 @@ from bench.emulator_bench import (
     to_csv,
     tutorial_split,
 )
+from tools.local_setup import client_kwargs
 
 SHARDS = 4
 RUNS = [(1, "FullyReplicated"), (2, "ShardedByS3Key"), (4, "ShardedByS3Key"), (2, "FullyReplicated")]
@@ -65,8 +66,7 @@ def main() -> None:
     features = xgb.DMatrix(test.drop(["y_no", "y_yes"], axis=1).to_numpy(dtype=float))
     process, url = start_emulator()
     try:
-        aws = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "test",
-               "aws_secret_access_key": "test"}  # fmt: skip
+        aws = client_kwargs(url)
         sm, s3 = boto3.client("sagemaker", **aws), boto3.client("s3", **aws)
         size = -(-len(labelled) // SHARDS)
         for shard in range(SHARDS):
