@@ -15,6 +15,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+# As the emulator does (sagemaker_emulator/__init__.py), for the xgboost and scikit-learn the tests
+# load themselves: OpenMP threads that spin while idle steal the cores the suite's other processes need.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def pytest_collection_modifyitems(config, items) -> None:
