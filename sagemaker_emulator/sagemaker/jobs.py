@@ -1,21 +1,37 @@
 """What transform and processing jobs share: their state, the table they live in, and its operations.
 
 Both run on a thread of their own until Completed, Failed or Stopped; Stop* sets a job's stop event
-and the job ends at its next check. The backend's lock guards every table.
+and the job ends at its next check. The backend's lock guards every table. Tables and runs see the
+backend only through their `JobHost`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
+from ..settings import Settings
 from .errors import resource_in_use, validation_error
 from .listing import modified_matches, page, status_matches
+from .resources import Model
 
-if TYPE_CHECKING:
-    from .models import SageMakerBackend
+
+@dataclass(frozen=True)
+class JobHost:
+    """What transform and processing jobs may use of the backend that owns them."""
+
+    lock: AbstractContextManager[Any]  # guards every job table and job
+    settings: Settings
+    workdir: Path  # the backend's scratch directory
+    arn: Callable[[str, str], str]  # the ARN of (kind, name)
+    store_tags: Callable[[str, list[dict[str, str]] | None], None]  # a new resource's Tags, by its ARN
+    find_model: Callable[[str], Model]  # a model by name; ValidationException when there is none
+    take_transform_failure: Callable[[], str | None]  # the armed transform-job fault, if any
 
 
 @dataclass
@@ -60,8 +76,8 @@ class JobTable(Generic[J]):
     kind = ""
     summaries_key = ""
 
-    def __init__(self, backend: SageMakerBackend) -> None:
-        self.backend = backend
+    def __init__(self, host: JobHost) -> None:
+        self.host = host
         self.jobs: dict[str, J] = {}
         self.stops: dict[str, threading.Event] = {}
 
@@ -87,7 +103,7 @@ class JobTable(Generic[J]):
                 f"name already exists ({job.arn})"
             )
         self.jobs[job.name] = job
-        self.backend._store_tags(job.arn, tags)
+        self.host.store_tags(job.arn, tags)
         stop = self.stops[job.name] = threading.Event()
         return stop
 
@@ -98,7 +114,7 @@ class JobTable(Generic[J]):
         return job
 
     def stop(self, name: str) -> dict[str, Any]:
-        with self.backend.lock:
+        with self.host.lock:
             job = self.get(name)
             if job.status == "Stopping":
                 return {}
@@ -110,7 +126,7 @@ class JobTable(Generic[J]):
         return {}
 
     def list(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.backend.lock:
+        with self.host.lock:
             jobs = [
                 job
                 for job in self.jobs.values()

@@ -22,6 +22,7 @@ from ..settings import Settings
 from .errors import SageMakerError, internal_failure, resource_in_use, validation_error
 from .hosting import Deployment, DeploymentFailure, EndpointLogger, deploy_variant
 from .job_supervisor import JobSupervisor, TrainingHost
+from .jobs import JobHost
 from .listing import modified_matches as _modified_matches
 from .listing import page as _page
 from .listing import status_matches as _status_matches
@@ -75,8 +76,17 @@ class SageMakerBackend:
         )
         self.tags: dict[str, list[dict[str, str]]] = {}
         self.endpoint_logger = EndpointLogger(settings)
-        self.transform = TransformJobs(self)
-        self.processing = ProcessingJobs(self)
+        self.job_host = JobHost(
+            lock=self.lock,
+            settings=settings,
+            workdir=self.workdir,
+            arn=self.arn,
+            store_tags=self._store_tags,
+            find_model=self.models.get,
+            take_transform_failure=faults.take_transform_failure,
+        )
+        self.transform = TransformJobs(self.job_host)
+        self.processing = ProcessingJobs(self.job_host)
         self.registry = ModelRegistry(self.arn)
         self.training_host = TrainingHost(
             lock=self.lock,

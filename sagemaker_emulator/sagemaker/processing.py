@@ -22,9 +22,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,10 +35,7 @@ from ..scratch import UnsafePath, inside
 from .errors import internal_failure, validation_error
 from .job_logs import CloudWatchLog
 from .job_supervisor import FAILURE_REASON_LIMIT, end_process
-from .jobs import BackgroundJob, JobTable
-
-if TYPE_CHECKING:
-    from .models import SageMakerBackend
+from .jobs import BackgroundJob, JobHost, JobTable
 
 PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 CONTAINER_ROOT = "/opt/ml/"
@@ -148,8 +146,8 @@ class ProcessingJobs(JobTable[ProcessingJob]):
     kind = "processing-job"
     summaries_key = "ProcessingJobSummaries"
 
-    def __init__(self, backend: SageMakerBackend) -> None:
-        super().__init__(backend)
+    def __init__(self, host: JobHost) -> None:
+        super().__init__(host)
         self.runs: dict[str, ProcessingRun] = {}
 
     def reset(self) -> list[ProcessingRun]:
@@ -161,21 +159,20 @@ class ProcessingJobs(JobTable[ProcessingJob]):
 
     def create_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
         _check_request(params)
-        backend = self.backend
-        with backend.lock:
+        with self.host.lock:
             job = ProcessingJob(
                 name=params["ProcessingJobName"],
-                arn=backend.arn(self.kind, params["ProcessingJobName"]),
+                arn=self.host.arn(self.kind, params["ProcessingJobName"]),
                 request=params,
                 creation_time=time.time(),
             )
             stop = self.add(job, params.get("Tags"))
-            run = self.runs[job.name] = ProcessingRun(backend, job, stop)
+            run = self.runs[job.name] = ProcessingRun(self.host, job, stop, self.owns)
         threading.Thread(target=run.run, name=f"processing-{job.name}", daemon=True).start()
         return {"ProcessingJobArn": job.arn}
 
     def describe_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.backend.lock:
+        with self.host.lock:
             return self.get(params["ProcessingJobName"]).describe()
 
     def stop_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -186,15 +183,25 @@ class ProcessingJobs(JobTable[ProcessingJob]):
 
 
 class ProcessingRun:
-    """One job's platform work and its child process; every way it ends sets a final status."""
+    """One job's platform work and its child process; every way it ends sets a final status.
 
-    def __init__(self, backend: SageMakerBackend, job: ProcessingJob, stop: threading.Event) -> None:
-        self.backend = backend
-        self.settings = backend.settings
+    `is_current` is False once a reset has forgotten the job.
+    """
+
+    def __init__(
+        self,
+        host: JobHost,
+        job: ProcessingJob,
+        stop: threading.Event,
+        is_current: Callable[[ProcessingJob], bool],
+    ) -> None:
+        self.host = host
+        self.settings = host.settings
+        self.is_current = is_current
         self.job = job
         self.request = job.request
         self.stop = stop
-        self.jobdir = inside(backend.workdir / "processing", job.name)
+        self.jobdir = inside(host.workdir / "processing", job.name)
         self.root = self.jobdir / "opt_ml"
         self._process: subprocess.Popen[bytes] | None = None
         self._tail: list[str] = []  # the child's last output lines, for the FailureReason
@@ -216,8 +223,8 @@ class ProcessingRun:
             outcome, reason = "Failed", internal_failure(error)
         finally:
             shutil.rmtree(self.jobdir, ignore_errors=True)
-        with self.backend.lock:
-            if not self.backend.processing.owns(self.job):
+        with self.host.lock:
+            if not self.is_current(self.job):
                 return  # forgotten by a reset
             if reason:
                 self.job.failure_reason = reason[:FAILURE_REASON_LIMIT]
@@ -227,7 +234,7 @@ class ProcessingRun:
         if self.stop.wait(self.settings.delays.step_seconds):
             return "Stopped"
         self.jobdir.mkdir(parents=True, exist_ok=True)
-        with self.backend.lock:
+        with self.host.lock:
             self.job.started()
         image = self.request["AppSpecification"]["ImageUri"]
         if not SKLEARN_IMAGE.match(image):
@@ -245,7 +252,7 @@ class ProcessingRun:
         if stopped_by == "Stopped":
             return "Stopped"
         if stopped_by == "MaxRuntimeExceeded":  # as for training: Stopped, with why
-            with self.backend.lock:
+            with self.host.lock:
                 self.job.exit_message = (
                     "MaxRuntimeExceeded: the job ran longer than MaxRuntimeInSeconds "
                     f"({self.request['StoppingCondition']['MaxRuntimeInSeconds']} s)"
@@ -358,7 +365,7 @@ class ProcessingRun:
                 break
             if time.monotonic() > deadline:
                 stopped_by = "MaxRuntimeExceeded"
-                with self.backend.lock:
+                with self.host.lock:
                     self.job.set_status("Stopping")
                 break
         end_process(self._process)
@@ -375,7 +382,7 @@ class ProcessingRun:
 
     def _failure_reason(self, returncode: int) -> str:
         how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with code {returncode}"
-        with self.backend.lock:
+        with self.host.lock:
             self.job.exit_message = "\n".join(self._tail[-5:])[:1024] or None
         last = f": {self._tail[-1]}" if self._tail else ""
         return f"AlgorithmError: The processing container {how}{last}"

@@ -18,10 +18,11 @@ import secrets
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -46,10 +47,7 @@ from .errors import internal_failure, validation_error
 from .hosting import DeploymentFailure, fetch_model_data
 from .job_logs import CloudWatchLog
 from .job_supervisor import FAILURE_REASON_LIMIT
-from .jobs import BackgroundJob, JobTable
-
-if TYPE_CHECKING:
-    from .models import SageMakerBackend
+from .jobs import BackgroundJob, JobHost, JobTable
 
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
 MAX_PAYLOAD_LIMIT_MB = 100  # the service's upper bound for MaxPayloadInMB
@@ -166,22 +164,22 @@ class TransformJobs(JobTable[TransformJob]):
     def create_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
         request = _with_defaults(params)
         _check_request(request)
-        backend = self.backend
-        with backend.lock:
+        host = self.host
+        with host.lock:
             job = TransformJob(
                 name=params["TransformJobName"],
-                arn=backend.arn(self.kind, params["TransformJobName"]),
+                arn=host.arn(self.kind, params["TransformJobName"]),
                 request=request,
                 creation_time=time.time(),
             )
-            model = backend.models.get(params["ModelName"]).request
+            model = host.find_model(params["ModelName"]).request
             stop = self.add(job, params.get("Tags"))
-            run = TransformRun(backend, job, model, stop, backend.faults.take_transform_failure())
+            run = TransformRun(host, job, model, stop, host.take_transform_failure(), self.owns)
         threading.Thread(target=run.run, name=f"transform-{job.name}", daemon=True).start()
         return {"TransformJobArn": job.arn}
 
     def describe_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.backend.lock:
+        with self.host.lock:
             return self.get(params["TransformJobName"]).describe()
 
     def stop_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -192,18 +190,23 @@ class TransformJobs(JobTable[TransformJob]):
 
 
 class TransformRun:
-    """One job's work, on its own thread; every way it ends sets a final status."""
+    """One job's work, on its own thread; every way it ends sets a final status.
+
+    `is_current` is False once a reset has forgotten the job.
+    """
 
     def __init__(
         self,
-        backend: SageMakerBackend,
+        host: JobHost,
         job: TransformJob,
         model: dict[str, Any],
         stop: threading.Event,
         injected_failure: str | None,
+        is_current: Callable[[TransformJob], bool],
     ) -> None:
-        self.backend = backend
-        self.settings = backend.settings
+        self.host = host
+        self.settings = host.settings
+        self.is_current = is_current
         self.job = job
         self.request = job.request
         self.model = model
@@ -224,8 +227,8 @@ class TransformRun:
         finally:
             for stream in self._logs.values():
                 self._quietly(stream.close)
-        with self.backend.lock:
-            if not self.backend.transform.owns(self.job):
+        with self.host.lock:
+            if not self.is_current(self.job):
                 return  # forgotten by a reset
             if self.stop.is_set():
                 outcome, reason = "Stopped", None
@@ -253,7 +256,7 @@ class TransformRun:
     def _run(self) -> str:
         if self.stop.wait(self.settings.delays.step_seconds):
             return "Stopped"
-        with self.backend.lock:
+        with self.host.lock:
             self.job.started()
         if self.injected_failure is not None:
             raise TransformFailure(self.injected_failure)
@@ -283,7 +286,7 @@ class TransformRun:
                 f"ClientError: Image {container['Image']} of model {self.model['ModelName']} "
                 f"cannot run a transform job: {error}"
             ) from None
-        with tempfile.TemporaryDirectory(prefix="transform-", dir=self.backend.workdir) as tmp:
+        with tempfile.TemporaryDirectory(prefix="transform-", dir=self.host.workdir) as tmp:
             try:
                 if container.get("ModelDataUrl"):
                     fetch_model_data(container["ModelDataUrl"], Path(tmp), self.settings)
