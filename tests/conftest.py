@@ -8,6 +8,9 @@ from pathlib import Path
 
 from tools.local_setup import REGION
 
+# Emulators started by any suite, and boto3 clients of them: tests/emulator_harness.py.
+pytest_plugins = ["tests.emulator_harness"]
+
 ROOT = Path(__file__).resolve().parents[1]
 _home = Path(tempfile.mkdtemp(prefix="bankml-tests-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_home)

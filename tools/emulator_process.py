@@ -69,16 +69,23 @@ class EmulatorProcess:
         timeout: float = START_SECONDS,
         detached: bool = False,
         env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> EmulatorProcess:
         """`detached` puts it in its own session, so it outlives the caller (`make up`)."""
-        return cls.launch(log_path, port, detached, env).wait_until_ready(timeout)
+        return cls.launch(log_path, port, detached, env, args).wait_until_ready(timeout)
 
     @classmethod
     def launch(
-        cls, log_path: Path, port: int | None = None, detached: bool = False, env: dict[str, str] | None = None
+        cls,
+        log_path: Path,
+        port: int | None = None,
+        detached: bool = False,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> EmulatorProcess:
         """Start the process without waiting for it, so its start-up overlaps other work; `env` adds
-        settings (SAGEMAKER_EMULATOR_*) to the inherited environment."""
+        settings (SAGEMAKER_EMULATOR_*) to the inherited environment; `args`, when given, replace
+        emulator_args() (the pipeline's bucket and role) after --host and --port."""
         port = port or free_port()
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")  # owner-only
@@ -91,7 +98,7 @@ class EmulatorProcess:
                 "127.0.0.1",
                 "--port",
                 str(port),
-                *emulator_args(),
+                *(emulator_args() if args is None else args),
             ],
             cwd=ROOT,
             stdout=log,
@@ -111,7 +118,8 @@ class EmulatorProcess:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 why = start_failure(self.process.poll(), timeout)
                 self.stop()
-                raise RuntimeError(f"{why}; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
+                tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-40:])
+                raise RuntimeError(f"{why}; last lines of {self.log_path}:\n{tail}")
             time.sleep(0.1)
         return self
 

@@ -1,81 +1,37 @@
-"""Fixtures: one emulator subprocess per session on a free port, boto3 clients, test data."""
+"""Fixtures: one emulator subprocess per session on a free port, boto3 clients, test data.
+
+The emulator is started by tests/emulator_harness.py with tools.local_setup's bucket and role
+(BUCKET and ROLE_ARN here are those), like every other emulator the tests start.
+"""
 
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 import requests
 from botocore.exceptions import WaiterError
 
-from tools.emulator_process import START_SECONDS, start_failure
+from tests.emulator_harness import Emulators, emulator_client
+from tools.local_setup import BUCKET, ROLE_ARN
 
 from .shapes import ResponseRecorder
 
-ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
-ROLE_ARN = "arn:aws:iam::123456789012:role/SageMakerRole"
-BUCKET = "emulator-tests"
 IMAGES = {
     "1.7-1": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
     "3.0-5": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5",
 }
 
-# For an extra emulator that trains at most one job: no warm training child, whose imports cost
-# ~3.5 s of CPU (runner_pool.py). The session emulator keeps the default, so the warm path is tested.
-NO_WARM_RUNNER = {"SAGEMAKER_EMULATOR_WARM_TRAINING_RUNNER": "0"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_emulator(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start `python -m sagemaker_emulator ARGS` and wait until it listens; on failure, raise with the log's tail.
-
-    Its stdout and stderr go to `log`, not to a pipe: nobody drains a pipe after startup, and a full one
-    (64 KiB) would block the server mid-request."""
-    env = {**os.environ, **(env or {})}
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sagemaker_emulator", *args],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-    deadline = time.monotonic() + START_SECONDS
-    while "listening on" not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            why = start_failure(process.poll(), START_SECONDS)
-            process.kill()
-            process.wait()
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-            raise RuntimeError(f"{why}; last lines of {log}:\n{tail}")
-        time.sleep(0.05)
-    return process
-
 
 @pytest.fixture(scope="session")
-def emulator_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    process = start_emulator(["--port", str(port), "--create-bucket", BUCKET, "--create-role", "SageMakerRole"], log)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=15)
+def emulator_url(session_emulators: Emulators) -> str:
+    """The session's emulator. It keeps its warm training child (an extra emulator has none), so the
+    warm path is tested."""
+    return session_emulators.start("emulator", warm_runner=True).url
 
 
 @pytest.fixture(scope="session")
@@ -85,42 +41,31 @@ def recorder() -> Iterator[ResponseRecorder]:
     assert recorder.errors == [], "responses that do not match botocore's output shapes"
 
 
-@pytest.fixture(scope="session")
-def aws(emulator_url: str, recorder: ResponseRecorder) -> dict[str, Any]:
-    """Keyword arguments for boto3 clients pointed at the emulator."""
-    return {
-        "endpoint_url": emulator_url,
-        "region_name": REGION,
-        "aws_access_key_id": "test",
-        "aws_secret_access_key": "test",
-    }
-
-
-def _client(service: str, aws: dict[str, Any], recorder: ResponseRecorder) -> Any:
-    client = boto3.session.Session().client(service, **aws)
+def _client(service: str, emulator_url: str, recorder: ResponseRecorder) -> Any:
+    client = emulator_client(emulator_url, service)
     if service == "sagemaker":
         client.meta.events.register("before-parse.sagemaker.*", recorder)
     return client
 
 
 @pytest.fixture(scope="session")
-def sm(aws: dict[str, Any], recorder: ResponseRecorder) -> Any:
-    return _client("sagemaker", aws, recorder)
+def sm(emulator_url: str, recorder: ResponseRecorder) -> Any:
+    return _client("sagemaker", emulator_url, recorder)
 
 
 @pytest.fixture(scope="session")
-def runtime(aws: dict[str, Any], recorder: ResponseRecorder) -> Any:
-    return _client("sagemaker-runtime", aws, recorder)
+def runtime(emulator_url: str, recorder: ResponseRecorder) -> Any:
+    return _client("sagemaker-runtime", emulator_url, recorder)
 
 
 @pytest.fixture(scope="session")
-def s3(aws: dict[str, Any], recorder: ResponseRecorder) -> Any:
-    return _client("s3", aws, recorder)
+def s3(emulator_url: str, recorder: ResponseRecorder) -> Any:
+    return _client("s3", emulator_url, recorder)
 
 
 @pytest.fixture(scope="session")
-def logs(aws: dict[str, Any], recorder: ResponseRecorder) -> Any:
-    return _client("logs", aws, recorder)
+def logs(emulator_url: str, recorder: ResponseRecorder) -> Any:
+    return _client("logs", emulator_url, recorder)
 
 
 @pytest.fixture

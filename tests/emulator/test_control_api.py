@@ -8,21 +8,23 @@ import sys
 
 import pytest
 import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from tests.emulator_harness import Emulators, emulator_client
+from tools.local_setup import ROLE_NAME
 
 from .conftest import BUCKET
 
 
-def test_moto_services_share_the_port(aws, s3, logs):
-    import boto3
-
+def test_moto_services_share_the_port(emulator_url, s3, logs):
     with pytest.raises(ClientError) as error:
         s3.head_bucket(Bucket="no-such-bucket")
     assert error.value.response["Error"]["Code"] == "404"  # the provider's check_for_bucket does int(code)
-    assert boto3.client("sts", **aws).get_caller_identity()["Account"] == "123456789012"
+    assert emulator_client(emulator_url, "sts").get_caller_identity()["Account"] == "123456789012"
     assert (
-        boto3.client("iam", **aws).get_role(RoleName="SageMakerRole")["Role"]["Arn"]
-        == "arn:aws:iam::123456789012:role/SageMakerRole"
+        emulator_client(emulator_url, "iam").get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
+        == f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
     )
     s3.put_object(Bucket=BUCKET, Key="presigned.txt", Body=b"hello")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "presigned.txt"})
@@ -118,41 +120,23 @@ def test_cli_drives_the_control_api(emulator_url, control):
     assert unreachable.returncode == 1 and "cannot reach the emulator" in unreachable.stderr
 
 
-def test_reset_forgets_sagemaker_state_but_keeps_moto(tmp_path):
-    """On its own emulator, since a reset would pull resources from under the other tests."""
-    import boto3
-
-    from .conftest import NO_WARM_RUNNER, _free_port
-
-    port = _free_port()
-    env = {**os.environ, **NO_WARM_RUNNER}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sagemaker_emulator", "--port", str(port), "--create-bucket", "kept"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
+def test_reset_forgets_sagemaker_state_but_keeps_moto(emulators: Emulators):
+    """On its own emulator, since a reset would pull resources from under the other tests. Its one
+    bucket, "kept", is its own: the test checks that the bucket list is exactly that."""
+    emulator = emulators.start("reset", args=["--create-bucket", "kept"])
+    assert emulator.log_path.read_text().splitlines()[0] == f"sagemaker-emulator listening on {emulator.url}"
+    sm = emulator_client(emulator.url, "sagemaker")
+    sm.create_model(
+        ModelName="m",
+        PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"},
     )
-    try:
-        assert process.stdout.readline().strip() == f"sagemaker-emulator listening on http://127.0.0.1:{port}"
-        aws = {
-            "endpoint_url": f"http://127.0.0.1:{port}",
-            "region_name": "us-east-1",
-            "aws_access_key_id": "t",
-            "aws_secret_access_key": "t",
-        }
-        sm = boto3.client("sagemaker", **aws)
-        sm.create_model(
-            ModelName="m",
-            PrimaryContainer={"Image": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"},
-        )
-        sm.create_model_package_group(ModelPackageGroupName="g")
-        assert requests.post(f"http://127.0.0.1:{port}/_emulator/reset", timeout=10).json() == {"status": "reset"}
-        assert sm.list_models()["Models"] == []
-        assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
-        assert [b["Name"] for b in boto3.client("s3", **aws).list_buckets()["Buckets"]] == ["kept"]
-    finally:
-        process.terminate()
-        assert process.wait(timeout=15) in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown
+    sm.create_model_package_group(ModelPackageGroupName="g")
+    assert requests.post(f"{emulator.url}/_emulator/reset", timeout=10).json() == {"status": "reset"}
+    assert sm.list_models()["Models"] == []
+    assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+    assert [b["Name"] for b in emulator_client(emulator.url, "s3").list_buckets()["Buckets"]] == ["kept"]
+    emulator.stop()
+    assert emulator.process.returncode in (0, -15)  # uvicorn re-raises SIGTERM after its graceful shutdown
 
 
 def test_injected_request_errors_hit_only_matching_moto_requests(s3, logs, control):
@@ -174,16 +158,8 @@ def test_injected_request_errors_hit_only_matching_moto_requests(s3, logs, contr
     s3.put_object(Bucket=BUCKET, Key="open/a.txt", Body=b"a")  # other prefix: untouched
     s3.head_bucket(Bucket=BUCKET)  # other method: untouched
     with pytest.raises(ClientError) as error:
-        import boto3
-        from botocore.config import Config
-
-        no_retry = boto3.client(
-            "s3",
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-            endpoint_url=s3.meta.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+        no_retry = emulator_client(
+            s3.meta.endpoint_url, "s3", config=Config(retries={"max_attempts": 1, "mode": "standard"})
         )
         no_retry.put_object(Bucket=BUCKET, Key="blocked/b.txt", Body=b"b")
     assert error.value.response["Error"]["Code"] == "SlowDown"

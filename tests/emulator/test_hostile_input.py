@@ -13,32 +13,21 @@ import signal
 import tarfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 import requests
 import xgboost as xgb
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sagemaker_emulator.scratch import scratch_root
+from tests.emulator_harness import Emulators, emulator_client, emulator_clients
+from tools.local_setup import emulator_args
 
-from .conftest import (
-    BUCKET,
-    IMAGES,
-    NO_WARM_RUNNER,
-    REGION,
-    ROLE_ARN,
-    _free_port,
-    channel,
-    start_emulator,
-    training_request,
-    wait_for_job,
-    wait_for_status,
-)
+from .conftest import BUCKET, IMAGES, ROLE_ARN, channel, training_request, wait_for_job, wait_for_status
 
 SIGNED = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=abc"
 SAGEMAKER_JSON = {"Content-Type": "application/x-amz-json-1.1", "Authorization": SIGNED}
@@ -95,43 +84,17 @@ def deploy(sm: Any, s3: Any, name: str, archive: bytes) -> dict[str, Any]:
     return wait_for_status(lambda: sm.describe_endpoint(EndpointName=name), "EndpointStatus", {"InService", "Failed"})
 
 
-def clients(url: str) -> dict[str, Any]:
-    kwargs = {"endpoint_url": url, "region_name": REGION, "aws_access_key_id": "test", "aws_secret_access_key": "test"}
-    return {
-        name: boto3.session.Session().client(name, **kwargs)
-        for name in ("sagemaker", "sagemaker-runtime", "s3", "logs")
-    }
-
-
 @pytest.fixture(scope="module")
-def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def strict(module_emulators: Emulators) -> dict[str, Any]:
     """An emulator with small limits and one allowed browser origin."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("strict") / "emulator.log"
     env = {
         "SAGEMAKER_EMULATOR_INVOCATION_TIMEOUT_SECONDS": "1",
         "SAGEMAKER_EMULATOR_MAX_MODEL_BYTES": "1000000",
         "SAGEMAKER_EMULATOR_MAX_TRAINING_JOBS": "1",
-        **NO_WARM_RUNNER,
     }
-    process = start_emulator(
-        [
-            "--port",
-            str(port),
-            "--create-bucket",
-            BUCKET,
-            "--create-role",
-            "SageMakerRole",
-            "--allow-origin",
-            "http://allowed.example",
-        ],
-        log,
-        env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    yield {"url": url, **clients(url)}
-    process.terminate()
-    process.wait(timeout=15)
+    args = [*emulator_args(), "--allow-origin", "http://allowed.example"]
+    url = module_emulators.start("strict", args=args, env=env).url
+    return {"url": url, **emulator_clients(url, "sagemaker", "sagemaker-runtime", "s3", "logs")}
 
 
 @pytest.fixture(scope="module")
@@ -239,18 +202,17 @@ def _scratch_dirs(pid: int) -> list[Path]:
     return list(scratch_root().glob(f"{pid}-*"))
 
 
-def test_scratch_dirs_are_removed_at_shutdown_and_after_a_sigkill_at_the_next_start(tmp_path):
-    killed = start_emulator(["--port", str(_free_port())], tmp_path / "killed.log", NO_WARM_RUNNER)
+def test_scratch_dirs_are_removed_at_shutdown_and_after_a_sigkill_at_the_next_start(emulators: Emulators):
+    killed = emulators.start("killed", args=[]).process  # no bucket or role: only the scratch dirs matter
     assert len(_scratch_dirs(killed.pid)) == 1
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert len(_scratch_dirs(killed.pid)) == 1  # SIGKILL: nobody could clean up
-    nxt = start_emulator(["--port", str(_free_port())], tmp_path / "next.log", NO_WARM_RUNNER)
+    nxt = emulators.start("next", args=[])
     assert _scratch_dirs(killed.pid) == []  # swept by the next start: its owner is gone
-    assert len(_scratch_dirs(nxt.pid)) == 1
-    nxt.terminate()
-    nxt.wait(timeout=15)
-    assert _scratch_dirs(nxt.pid) == []
+    assert len(_scratch_dirs(nxt.process.pid)) == 1
+    nxt.stop()
+    assert _scratch_dirs(nxt.process.pid) == []
 
 
 def test_concurrent_training_jobs_are_capped(strict, dataset, s3):
@@ -447,14 +409,7 @@ def test_presigned_urls_still_work(s3):
     s3.put_object(Bucket=BUCKET, Key="hostile/presigned.txt", Body=b"hello")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "hostile/presigned.txt"})
     assert requests.get(url, timeout=10).content == b"hello"
-    v4 = boto3.session.Session().client(
-        "s3",
-        endpoint_url=s3.meta.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=boto3.session.Config(signature_version="s3v4"),
-    )
+    v4 = emulator_client(s3.meta.endpoint_url, "s3", config=Config(signature_version="s3v4"))
     url = v4.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "hostile/presigned.txt"})
     assert "X-Amz-Credential" in url and requests.get(url, timeout=10).content == b"hello"
 

@@ -7,10 +7,11 @@ import json
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
+
+from tests.emulator_harness import emulator_client
 
 from .conftest import BUCKET, IMAGES, ROLE_ARN
 
@@ -295,9 +296,9 @@ def test_invoke_unknown_target_variant(runtime, endpoint, dataset):
     assert error.value.response["Error"]["Code"] == "ValidationError"
 
 
-def test_injected_invocation_errors_and_throttling(aws, endpoint, dataset, control):
-    runtime = boto3.client(
-        "sagemaker-runtime", config=Config(retries={"total_max_attempts": 1}), **aws
+def test_injected_invocation_errors_and_throttling(emulator_url, endpoint, dataset, control):
+    runtime = emulator_client(
+        emulator_url, "sagemaker-runtime", config=Config(retries={"total_max_attempts": 1})
     )  # botocore retries throttling
     control("POST", "faults", {"invocation_errors": {"status": 503, "count": 2, "after": 1, "message": "overloaded"}})
 
@@ -327,8 +328,8 @@ def test_injected_invocation_latency(runtime, endpoint, dataset, control):
     assert control("GET", "faults").json()["invocation_latency"] is None
 
 
-def test_many_concurrent_invocations_are_all_correct(aws, endpoint, dataset):
-    client = boto3.client("sagemaker-runtime", config=Config(max_pool_connections=50), **aws)
+def test_many_concurrent_invocations_are_all_correct(emulator_url, endpoint, dataset):
+    client = emulator_client(emulator_url, "sagemaker-runtime", config=Config(max_pool_connections=50))
     expected = client.invoke_endpoint(EndpointName=endpoint, Body=dataset["rows"], ContentType="text/csv")[
         "Body"
     ].read()

@@ -145,7 +145,7 @@ def test_a_failing_script_fails_the_job_with_its_last_line(sm, code):
                     }
                 ]
             },
-            'No S3 objects found under S3 URL "s3://emulator-tests/processing/none"',
+            f'No S3 objects found under S3 URL "s3://{BUCKET}/processing/none"',
         ),
         (
             {

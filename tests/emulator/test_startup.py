@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import start_emulator
+from tests.emulator_harness import Emulators
 
 
-def test_a_failed_start_is_reported_with_the_tail_of_its_log(tmp_path: Path) -> None:
+def test_a_failed_start_is_reported_with_the_tail_of_its_log(emulators: Emulators, tmp_path: Path) -> None:
     log = tmp_path / "emulator.log"
     with pytest.raises(
         RuntimeError,
         match=r"(?s)exited with code 2 while starting; last lines of .*emulator\.log:\n.*argument --port: invalid int value: 'x'",
     ):
-        start_emulator(["--port", "x"], log)
+        emulators.start("emulator", args=["--port", "x"])  # after the harness's own --port N
     assert "usage: python -m sagemaker_emulator" in log.read_text()
 
 

@@ -7,21 +7,19 @@ another module. No test here trains, so no warm training child is kept (another 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import boto3
 import pytest
 
+from tests.emulator_harness import Emulators, emulator_clients
 from tools.emulator_process import EmulatorProcess
-from tools.local_setup import client_kwargs, connection_uri
+from tools.local_setup import connection_uri
 
 
 @pytest.fixture(scope="session")
-def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmulatorProcess, dict]]:
-    """The running emulator and its delays at start, which each module gets back."""
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    with EmulatorProcess.start(log, env={"SAGEMAKER_EMULATOR_WARM_TRAINING_RUNNER": "0"}) as running:
-        yield running, running.control("GET", "delays")
+def shared_emulator(session_emulators: Emulators) -> tuple[EmulatorProcess, dict]:
+    """The running emulator (no warm training child: the harness's default) and its delays at
+    start, which each module gets back."""
+    running = session_emulators.start("integration")
+    return running, running.control("GET", "delays")
 
 
 @pytest.fixture(scope="module")
@@ -38,5 +36,4 @@ def emulator(shared_emulator: tuple[EmulatorProcess, dict]) -> EmulatorProcess:
 def aws(emulator: EmulatorProcess, monkeypatch: pytest.MonkeyPatch) -> dict:
     """boto3 clients for the emulator, and Airflow's aws_default connection pointed at it."""
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", connection_uri(emulator.url))
-    kwargs = client_kwargs(emulator.url)
-    return {name: boto3.client(name, **kwargs) for name in ("sagemaker", "s3", "sagemaker-runtime")}
+    return emulator_clients(emulator.url, "sagemaker", "s3", "sagemaker-runtime")
