@@ -17,6 +17,7 @@ import requests
 from botocore.exceptions import WaiterError
 
 from tests.emulator_harness import Emulators, emulator_client
+from tools.emulator_process import EmulatorProcess
 from tools.local_setup import BUCKET, ROLE_ARN
 
 from .shapes import ResponseRecorder
@@ -28,10 +29,15 @@ IMAGES = {
 
 
 @pytest.fixture(scope="session")
-def emulator_url(session_emulators: Emulators) -> str:
+def session_emulator(session_emulators: Emulators) -> EmulatorProcess:
     """The session's emulator. It keeps its warm training child (an extra emulator has none), so the
     warm path is tested."""
-    return session_emulators.start("emulator", warm_runner=True).url
+    return session_emulators.start("emulator", warm_runner=True)
+
+
+@pytest.fixture(scope="session")
+def emulator_url(session_emulator: EmulatorProcess) -> str:
+    return session_emulator.url
 
 
 @pytest.fixture(scope="session")

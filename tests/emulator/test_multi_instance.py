@@ -13,6 +13,8 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError
 
+from tools.emulator_process import EmulatorProcess
+
 from .conftest import BUCKET, IMAGES, _csv, channel, training_request, wait_for_job, wait_for_status
 
 GROUP = "/aws/sagemaker/TrainingJobs"
@@ -40,12 +42,13 @@ def host_logs(logs: Any, job: str) -> dict[str, list[str]]:
     return result
 
 
-def host_processes(job: str) -> dict[str, psutil.Process]:
-    """The job's running host processes (their working directory is the host's job directory)."""
+def host_processes(emulator: EmulatorProcess, job: str) -> dict[str, psutil.Process]:
+    """The job's running host processes (their working directory is the host's job directory): children
+    of this emulator only, since another emulator on the machine may be running a job of the same name."""
     found = {}
-    for process in psutil.process_iter(["cmdline"]):
+    for process in psutil.Process(emulator.process.pid).children(recursive=True):
         try:
-            if RUNNER in " ".join(process.info["cmdline"] or []):
+            if RUNNER in " ".join(process.cmdline()):
                 cwd = process.cwd()
                 if f"/training/{job}/" in cwd + "/":
                     found[cwd.rsplit("/", 1)[1]] = process
@@ -162,12 +165,12 @@ def long_job(name: str, dataset: dict[str, str], **overrides: Any) -> dict[str, 
     return request
 
 
-def wait_for_hosts(sm: Any, job: str, count: int) -> dict[str, psutil.Process]:
+def wait_for_hosts(sm: Any, emulator: EmulatorProcess, job: str, count: int) -> dict[str, psutil.Process]:
     """The job's host processes, once it is Training (all hosts have their data)."""
     described = wait_for_status(lambda: sm.describe_training_job(TrainingJobName=job), "SecondaryStatus", {"Training"})
     assert described["SecondaryStatus"] == "Training", described["SecondaryStatusTransitions"]
     deadline = time.monotonic() + 30
-    while len(processes := host_processes(job)) < count and time.monotonic() < deadline:
+    while len(processes := host_processes(emulator, job)) < count and time.monotonic() < deadline:
         time.sleep(0.1)
     assert sorted(processes) == [f"algo-{n}" for n in range(1, count + 1)], sm.describe_training_job(
         TrainingJobName=job
@@ -180,9 +183,9 @@ def gone(processes: dict[str, psutil.Process]) -> bool:
     return not any(process.is_running() and process.status() != psutil.STATUS_ZOMBIE for process in processes.values())
 
 
-def test_a_dead_host_fails_the_job_and_ends_its_peer(sm, dataset):
+def test_a_dead_host_fails_the_job_and_ends_its_peer(sm, session_emulator, dataset):
     sm.create_training_job(**long_job("multi-dies", dataset))
-    processes = wait_for_hosts(sm, "multi-dies", 2)
+    processes = wait_for_hosts(sm, session_emulator, "multi-dies", 2)
     processes["algo-2"].kill()
     started = time.monotonic()
     job = wait_for_status(
@@ -195,9 +198,9 @@ def test_a_dead_host_fails_the_job_and_ends_its_peer(sm, dataset):
     assert gone(processes)
 
 
-def test_stop_ends_every_host(sm, dataset):
+def test_stop_ends_every_host(sm, session_emulator, dataset):
     sm.create_training_job(**long_job("multi-stop", dataset))
-    processes = wait_for_hosts(sm, "multi-stop", 2)
+    processes = wait_for_hosts(sm, session_emulator, "multi-stop", 2)
     for host, process in processes.items():  # each host's own job folder, as /opt/ml on its instance
         config = json.loads((Path(process.cwd()) / "opt_ml" / "input" / "config" / "resourceconfig.json").read_text())
         assert config == {"current_host": host, "hosts": ["algo-1", "algo-2"], "network_interface_name": "eth0"}
@@ -207,12 +210,12 @@ def test_stop_ends_every_host(sm, dataset):
     assert gone(processes)
 
 
-def test_max_runtime_ends_every_host(sm, dataset):
+def test_max_runtime_ends_every_host(sm, session_emulator, dataset):
     """Every host process seen while the job runs is gone once MaxRuntimeInSeconds has stopped it."""
     sm.create_training_job(**long_job("multi-timeout", dataset, StoppingCondition={"MaxRuntimeInSeconds": 20}))
     seen: dict[str, psutil.Process] = {}
     while sm.describe_training_job(TrainingJobName="multi-timeout")["TrainingJobStatus"] == "InProgress":
-        seen.update(host_processes("multi-timeout"))
+        seen.update(host_processes(session_emulator, "multi-timeout"))
         time.sleep(0.2)
     job = wait_for_job(sm, "multi-timeout")
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
