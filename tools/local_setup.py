@@ -19,10 +19,11 @@ REGION = DEFAULT_REGION  # the emulator is started without --region
 # Fake keys: the emulator wants SigV4-signed requests but checks no signature (any key works).
 ACCESS_KEY = "test"
 SECRET_KEY = "test"
-# BANKML_POLL_SECONDS: the emulator changes state in seconds (the pipeline's AWS default is 30 s).
-# 1 s for the processes tools/airflow_home.py starts (make demo, make up, tests); 5 s in the compose
+# BANKML_POLL_SECONDS: the emulator changes state within a second (the pipeline's AWS default is 30 s).
+# 0.5 s for the processes tools/airflow_home.py starts (make demo, make up, tests): each wait ends
+# ~0.5 s sooner on average than at 1 s, for a DescribeEndpoint or two more a second; 5 s in the compose
 # stack (deploy/local.env), where two Celery workers and five Airflow services share the machine.
-POLL_SECONDS = 1
+POLL_SECONDS = 0.5
 COMPOSE_POLL_SECONDS = 5
 
 

@@ -21,6 +21,8 @@ from airflow.providers.amazon.aws.hooks.sagemaker import (
 )
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
 
+from bankml.settings import MIN_POLL_SECONDS
+
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 
@@ -31,9 +33,9 @@ class TrainingJobFailed(RuntimeError):
 class TailedTrainingOperator(SageMakerTrainingOperator):
     """Creates the training job, then follows its status and its CloudWatch log into the task log."""
 
-    def __init__(self, *, describe_interval: int, **kwargs: Any) -> None:
-        if describe_interval < 1:
-            raise ValueError(f"describe_interval must be at least 1 second, got {describe_interval}")
+    def __init__(self, *, describe_interval: float, **kwargs: Any) -> None:
+        if describe_interval < MIN_POLL_SECONDS:
+            raise ValueError(f"describe_interval must be at least {MIN_POLL_SECONDS} s, got {describe_interval}")
         super().__init__(wait_for_completion=False, print_log=False, deferrable=False, **kwargs)
         self.describe_interval = describe_interval
 

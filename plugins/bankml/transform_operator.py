@@ -10,6 +10,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTransformO
 
 from bankml.run_plan import RunPlan
 from bankml.sagemaker_config import transform_job_config
+from bankml.settings import MIN_POLL_SECONDS
 
 
 class RunTransformOperator(SageMakerTransformOperator):
@@ -39,11 +40,13 @@ class RunTransformOperator(SageMakerTransformOperator):
         role_arn: str,
         instance_type: str,
         wait_seconds: int = 3600,
-        check_interval: int = 30,
+        check_interval: float = 30,
         **kwargs: Any,
     ) -> None:
-        if wait_seconds < 1 or check_interval < 1:
-            raise ValueError(f"wait_seconds and check_interval must be >= 1, got {wait_seconds} and {check_interval}")
+        if wait_seconds < 1 or check_interval < MIN_POLL_SECONDS:
+            raise ValueError(
+                f"wait_seconds must be >= 1 and check_interval >= {MIN_POLL_SECONDS}, got {wait_seconds} and {check_interval}"
+            )
         super().__init__(config={}, check_interval=check_interval, max_ingestion_time=wait_seconds, **kwargs)
         self.plan = plan
         self.training = training
