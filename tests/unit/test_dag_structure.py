@@ -131,3 +131,29 @@ def test_janitor_dag(dagbag) -> None:
     assert [t.task_id for t in janitor.tasks] == ["sweep"]
     assert janitor.catchup is False and janitor.max_active_runs == 1
     assert janitor.params.dump()["ttl_minutes"] == 240
+
+
+def test_airflow_loads_only_the_ui_plugin_from_the_plugins_folder(tmp_path: Path) -> None:
+    """Airflow imports every .py file under plugins/ as a top-level module, at every process start:
+    plugins/.airflowignore keeps the bankml library out (it was 2 s of imports, and modules named
+    `tasks`, `settings`, `plots` beside bankml's own)."""
+    code = (
+        "import json, sys\n"
+        "from airflow import plugins_manager\n"
+        "names = [p['name'] for p in plugins_manager.get_plugin_info(['name'])]\n"
+        f"print(json.dumps([names, [m for m in {HEAVY + ('tasks', 'settings', 'plots')!r} if m in sys.modules]]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AIRFLOW_HOME": str(tmp_path),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        },
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [["bankml_ui"], []]
