@@ -1,7 +1,8 @@
 """`make demo`: run the DAG once against the emulator and show what it produced.
 
-Starts the emulator (or uses the one at AWS_ENDPOINT_URL when it answers) while Airflow's
-metadata DB is migrated in a throwaway AIRFLOW_HOME, runs `airflow dags test`, and prints
+Starts the emulator (or uses the one at AWS_ENDPOINT_URL when it answers) while a throwaway
+AIRFLOW_HOME gets a copy of a migrated metadata DB (migrated on the first run, then kept in
+.airflow/db-templates/), runs `airflow dags test`, and prints
 either the evaluation report or, on failure, which task failed and why. Either way it prints
 the per-task times, keeps this run's files (metrics, plots, the full logs) in ./demo-output/,
 checks that no endpoint, endpoint config or model of the run is left, and stops what it started.
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.airflow_home import DAG_ID, ROOT, DagTestResult, airflow_env, dags_test, migrate
+from tools.airflow_home import DAG_ID, ROOT, DagTestResult, airflow_env, dags_test, migrate, migrated_template
 from tools.demo_report import exception_message, first_failed_task, param_error, task_log, task_table, warnings_of
 from tools.emulator_process import EmulatorProcess, free_port, is_healthy, port_is_free
 from tools.local_setup import BUCKET, client_kwargs
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             emulator = EmulatorProcess.launch(logs / "emulator.log", port=port)
             endpoint_url = emulator.url
         try:
-            migrate(home)  # while the emulator starts
+            migrate(home, migrated_template())  # while the emulator starts
             if emulator is not None:
                 emulator.wait_until_ready()
                 print(f"Started the SageMaker emulator at {endpoint_url}")

@@ -4,12 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.airflow_home import migrate
+from tools.airflow_home import migrated_template
 
 
 @pytest.fixture(scope="session")
-def airflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated metadata DB that every scenario copies (migrating takes seconds)."""
-    home = tmp_path_factory.mktemp("airflow-template")
-    migrate(home)
-    return home
+def airflow_template() -> Path:
+    """A migrated metadata DB that every scenario copies (migrating takes seconds), shared with `make demo`."""
+    return migrated_template()
