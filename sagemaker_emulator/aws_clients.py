@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 _session_lock = threading.Lock()
@@ -39,6 +40,15 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     """'s3://bucket/a/b' -> ('bucket', 'a/b')."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return bucket, key
+
+
+def object_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """The keys of the objects under an S3Prefix, folder markers left out; none when the listing fails."""
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
+    except (BotoCoreError, ClientError):
+        return []
 
 
 def key_below_prefix(key: str, prefix: str) -> str:

@@ -14,7 +14,6 @@ job's directory; paths a script builds itself are not rewritten.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
@@ -30,12 +29,12 @@ from typing import Any
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws_clients import client, key_below_prefix, split_s3_uri
+from ..aws_clients import client, key_below_prefix, object_keys, split_s3_uri
 from ..scratch import UnsafePath, inside
-from .errors import internal_failure, validation_error
+from .errors import validation_error
 from .job_logs import CloudWatchLog
-from .job_supervisor import FAILURE_REASON_LIMIT, end_process
-from .jobs import BackgroundJob, JobHost, JobTable
+from .job_supervisor import end_process
+from .jobs import BackgroundJob, JobFailure, JobHost, JobRun, JobTable
 
 PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 CONTAINER_ROOT = "/opt/ml/"
@@ -43,40 +42,22 @@ PROCESSING_ROOT = "/opt/ml/processing/"
 SKLEARN_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/sagemaker-scikit-learn:[\w.-]+$")
 SUPPORTED_IMAGES = "<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-scikit-learn:<version> (e.g. 1.2-1-cpu-py3)"
 PYTHON_NAMES = ("python", "python3")
-log = logging.getLogger(__name__)
-
-
-class ProcessingFailure(Exception):
-    """Why a processing job failed; str() is its FailureReason."""
 
 
 @dataclass
 class ProcessingJob(BackgroundJob):
+    noun = "ProcessingJob"
+    kind = "processing-job"
     exit_message: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k != "Tags"}
-        result: dict[str, Any] = {
-            **request,
-            "ProcessingJobArn": self.arn,
-            "ProcessingJobStatus": self.status,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-        }
-        result.update(self._outcome())
+        result = {**super().describe(), "LastModifiedTime": self.last_modified_time, **self._outcome()}
         if self.start_time is not None:
             result["ProcessingStartTime"] = self.start_time
         return result
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "ProcessingJobName": self.name,
-            "ProcessingJobArn": self.arn,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-            "ProcessingJobStatus": self.status,
-            **self._outcome(),
-        }
+        return {**super().summary(), **self._outcome()}
 
     def _outcome(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -143,50 +124,18 @@ def _check_local_path(name: str, local_path: str | None) -> None:
 class ProcessingJobs(JobTable[ProcessingJob]):
     """The processing jobs of the emulated account; each keeps its run, to kill its child on a reset."""
 
-    kind = "processing-job"
-    summaries_key = "ProcessingJobSummaries"
+    job_type = ProcessingJob
 
-    def __init__(self, host: JobHost) -> None:
-        super().__init__(host)
-        self.runs: dict[str, ProcessingRun] = {}
-
-    def reset(self) -> list[ProcessingRun]:
-        """Forget every job (caller holds the lock); returns the runs to kill outside it."""
-        runs = list(self.runs.values())
-        self.forget()
-        self.runs.clear()
-        return runs
-
-    def create_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _checked(self, params: dict[str, Any]) -> dict[str, Any]:
         _check_request(params)
-        with self.host.lock:
-            job = ProcessingJob(
-                name=params["ProcessingJobName"],
-                arn=self.host.arn(self.kind, params["ProcessingJobName"]),
-                request=params,
-                creation_time=time.time(),
-            )
-            stop = self.add(job, params.get("Tags"))
-            run = self.runs[job.name] = ProcessingRun(self.host, job, stop, self.owns)
-        threading.Thread(target=run.run, name=f"processing-{job.name}", daemon=True).start()
-        return {"ProcessingJobArn": job.arn}
+        return params
 
-    def describe_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.host.lock:
-            return self.get(params["ProcessingJobName"]).describe()
-
-    def stop_processing_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.stop(params["ProcessingJobName"])
-
-    def list_processing_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.list(params)
+    def _admit(self, job: ProcessingJob) -> Callable[[threading.Event], ProcessingRun]:
+        return lambda stop: ProcessingRun(self.host, job, stop, self.owns)
 
 
-class ProcessingRun:
-    """One job's platform work and its child process; every way it ends sets a final status.
-
-    `is_current` is False once a reset has forgotten the job.
-    """
+class ProcessingRun(JobRun[ProcessingJob]):
+    """One job's platform work and its child process, which a reset kills."""
 
     def __init__(
         self,
@@ -195,12 +144,7 @@ class ProcessingRun:
         stop: threading.Event,
         is_current: Callable[[ProcessingJob], bool],
     ) -> None:
-        self.host = host
-        self.settings = host.settings
-        self.is_current = is_current
-        self.job = job
-        self.request = job.request
-        self.stop = stop
+        super().__init__(host, job, stop, is_current)
         self.jobdir = inside(host.workdir / "processing", job.name)
         self.root = self.jobdir / "opt_ml"
         self._process: subprocess.Popen[bytes] | None = None
@@ -208,27 +152,12 @@ class ProcessingRun:
 
     def kill(self) -> None:
         """Forget the job (reset/shutdown): end the child at once."""
-        self.stop.set()
+        super().kill()
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
 
-    def run(self) -> None:
-        reason: str | None = None
-        try:
-            outcome = self._run()
-        except ProcessingFailure as failure:
-            outcome, reason = "Failed", str(failure)
-        except Exception as error:  # an emulator bug must not leave the job InProgress forever
-            log.exception("processing job %s crashed", self.job.name)
-            outcome, reason = "Failed", internal_failure(error)
-        finally:
-            shutil.rmtree(self.jobdir, ignore_errors=True)
-        with self.host.lock:
-            if not self.is_current(self.job):
-                return  # forgotten by a reset
-            if reason:
-                self.job.failure_reason = reason[:FAILURE_REASON_LIMIT]
-            self.job.set_status(outcome)
+    def _clean_up(self) -> None:
+        shutil.rmtree(self.jobdir, ignore_errors=True)
 
     def _run(self) -> str:
         if self.stop.wait(self.settings.delays.step_seconds):
@@ -238,7 +167,7 @@ class ProcessingRun:
             self.job.started()
         image = self.request["AppSpecification"]["ImageUri"]
         if not SKLEARN_IMAGE.match(image):
-            raise ProcessingFailure(
+            raise JobFailure(
                 f"ClientError: Image {image} is not supported by this SageMaker emulator. "
                 f"Supported images: {SUPPORTED_IMAGES}."
             )
@@ -259,7 +188,7 @@ class ProcessingRun:
                 )
             return "Stopped"
         if returncode != 0:
-            raise ProcessingFailure(self._failure_reason(returncode))
+            raise JobFailure(self._failure_reason(returncode))
         for item in outputs:
             self._upload(s3, item)
         return "Completed"
@@ -269,7 +198,7 @@ class ProcessingRun:
         try:
             return inside(self.root, local_path.removeprefix(CONTAINER_ROOT))
         except UnsafePath:
-            raise ProcessingFailure(
+            raise JobFailure(
                 f"ClientError: {name}: LocalPath {local_path!r} does not name a directory inside "
                 f"{PROCESSING_ROOT} (it contains '..' or resolves outside it)."
             ) from None
@@ -280,20 +209,16 @@ class ProcessingRun:
         target = self._local(source["LocalPath"], item["InputName"])
         target.mkdir(parents=True, exist_ok=True)
         bucket, prefix = split_s3_uri(source["S3Uri"])
-        try:
-            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            keys = [obj["Key"] for p in pages for obj in p.get("Contents", []) if not obj["Key"].endswith("/")]
-        except (BotoCoreError, ClientError):
-            keys = []
+        keys = object_keys(s3, bucket, prefix)
         if not keys:
-            raise ProcessingFailure(
+            raise JobFailure(
                 f'ClientError: No S3 objects found under S3 URL "{source["S3Uri"]}" given in input {item["InputName"]}.'
             )
         for key in keys:
             try:
                 destination = inside(target, key_below_prefix(key, prefix))
             except UnsafePath:
-                raise ProcessingFailure(
+                raise JobFailure(
                     f'ClientError: Data download failed: S3 key "s3://{bucket}/{key}" does not name a '
                     f"file inside {source['LocalPath']}."
                 ) from None
@@ -301,7 +226,7 @@ class ProcessingRun:
             try:
                 s3.download_file(bucket, key, str(destination))
             except (BotoCoreError, ClientError) as error:
-                raise ProcessingFailure(
+                raise JobFailure(
                     f'ClientError: Data download failed: could not download "s3://{bucket}/{key}": {error}'
                 ) from None
 
@@ -314,7 +239,7 @@ class ProcessingRun:
             try:
                 s3.upload_file(str(path), bucket, key)
             except (BotoCoreError, ClientError, S3UploadFailedError) as error:
-                raise ProcessingFailure(
+                raise JobFailure(
                     f"ClientError: Failed to upload output {item['OutputName']} to s3://{bucket}/{key}: {error}"
                 ) from None
 
@@ -352,9 +277,7 @@ class ProcessingRun:
             )
         except OSError as error:
             logs.close()
-            raise ProcessingFailure(
-                f"AlgorithmError: cannot run the entrypoint {self._command()[0]!r}: {error}"
-            ) from None
+            raise JobFailure(f"AlgorithmError: cannot run the entrypoint {self._command()[0]!r}: {error}") from None
         reader = threading.Thread(target=self._read_output, args=(logs,), daemon=True)
         reader.start()
         stopped_by = None

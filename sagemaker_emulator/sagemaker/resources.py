@@ -89,11 +89,21 @@ class ResourceTable(Generic[R]):
 
 
 @dataclass
-class TrainingJob:
+class Record:
+    """A resource made by a Create call: its name, ARN, the request as given, and when."""
+
     name: str
     arn: str
     request: dict[str, Any]
     creation_time: float
+
+    def shown_request(self, *hidden: str) -> dict[str, Any]:
+        """The request as Describe echoes it: without Tags (nor the `hidden` members)."""
+        return {k: v for k, v in self.request.items() if k != "Tags" and k not in hidden}
+
+
+@dataclass
+class TrainingJob(Record):
     status: str = "InProgress"
     secondary_status: str = "Starting"
     transitions: list[dict[str, Any]] = field(default_factory=list)
@@ -127,7 +137,7 @@ class TrainingJob:
         self.last_modified_time = now
 
     def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k not in ("Tags", "TrainingJobName")}
+        request = self.shown_request("TrainingJobName")
         result: dict[str, Any] = {
             "TrainingJobName": self.name,
             "TrainingJobArn": self.arn,
@@ -173,14 +183,9 @@ class TrainingJob:
 
 
 @dataclass
-class Model:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-
+class Model(Record):
     def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k != "Tags"}
+        request = self.shown_request()
         return {"EnableNetworkIsolation": False, **request, "CreationTime": self.creation_time, "ModelArn": self.arn}
 
     def summary(self) -> dict[str, Any]:
@@ -188,15 +193,9 @@ class Model:
 
 
 @dataclass
-class EndpointConfig:
-    name: str
-    arn: str
-    request: dict[str, Any]
-    creation_time: float
-
+class EndpointConfig(Record):
     def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k != "Tags"}
-        return {**request, "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}
+        return {**self.shown_request(), "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}
 
     def summary(self) -> dict[str, Any]:
         return {"EndpointConfigName": self.name, "EndpointConfigArn": self.arn, "CreationTime": self.creation_time}

@@ -30,8 +30,6 @@ OPERATIONS = (
     "CreateEndpoint", "DescribeEndpoint", "UpdateEndpoint", "DeleteEndpoint", "ListEndpoints",
     "AddTags", "ListTags", "DeleteTags",
 )  # fmt: skip
-TRANSFORM_OPERATIONS = ("CreateTransformJob", "DescribeTransformJob", "ListTransformJobs", "StopTransformJob")
-PROCESSING_OPERATIONS = ("CreateProcessingJob", "DescribeProcessingJob", "ListProcessingJobs", "StopProcessingJob")
 
 
 def _snake(operation: str) -> str:
@@ -45,8 +43,7 @@ def error_response(error: SageMakerError) -> Response:
 
 def control_plane(backend: SageMakerBackend) -> Callable[[Request], Any]:
     handlers = {operation: getattr(backend, _snake(operation)) for operation in OPERATIONS}
-    handlers |= {operation: getattr(backend.transform, _snake(operation)) for operation in TRANSFORM_OPERATIONS}
-    handlers |= {operation: getattr(backend.processing, _snake(operation)) for operation in PROCESSING_OPERATIONS}
+    handlers |= backend.transform.operations() | backend.processing.operations()
     handlers.update(registry_handlers(backend, _snake))
 
     async def dispatch(request: Request) -> Response:

@@ -13,7 +13,6 @@ States: InProgress -> Completed | Failed | Stopping -> Stopped.
 from __future__ import annotations
 
 import gzip
-import logging
 import secrets
 import tempfile
 import threading
@@ -26,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws_clients import client, key_below_prefix, split_s3_uri
+from ..aws_clients import client, key_below_prefix, object_keys, split_s3_uri
 from ..xgboost_container.errors import ModelLoadError, UnsupportedImageError
 from ..xgboost_container.serving import ScoringService, execution_parameters
 from ..xgboost_container.versions import resolve_image
@@ -43,33 +42,24 @@ from .batch_records import (
     render_record,
     split_records,
 )
-from .errors import internal_failure, validation_error
+from .errors import validation_error
 from .hosting import DeploymentFailure, fetch_model_data
 from .job_logs import CloudWatchLog
-from .job_supervisor import FAILURE_REASON_LIMIT
-from .jobs import BackgroundJob, JobHost, JobTable
+from .jobs import BackgroundJob, JobFailure, JobHost, JobRun, JobTable
 
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
 MAX_PAYLOAD_LIMIT_MB = 100  # the service's upper bound for MaxPayloadInMB
 SUPPORTED_SPLIT_TYPES = ("None", "Line")
 SUPPORTED_COMPRESSION = ("None", "Gzip")
-log = logging.getLogger(__name__)
-
-
-class TransformFailure(Exception):
-    """Why a transform job failed; str() is its FailureReason."""
 
 
 @dataclass
 class TransformJob(BackgroundJob):
+    noun = "TransformJob"
+    kind = "transform-job"
+
     def describe(self) -> dict[str, Any]:
-        request = {k: v for k, v in self.request.items() if k != "Tags"}
-        result: dict[str, Any] = {
-            **request,
-            "TransformJobArn": self.arn,
-            "TransformJobStatus": self.status,
-            "CreationTime": self.creation_time,
-        }
+        result = super().describe()
         if self.failure_reason:
             result["FailureReason"] = self.failure_reason
         if self.start_time is not None:
@@ -79,13 +69,7 @@ class TransformJob(BackgroundJob):
         return result
 
     def summary(self) -> dict[str, Any]:
-        result = {
-            "TransformJobName": self.name,
-            "TransformJobArn": self.arn,
-            "CreationTime": self.creation_time,
-            "LastModifiedTime": self.last_modified_time,
-            "TransformJobStatus": self.status,
-        }
+        result = super().summary()
         if self.end_time is not None:
             result["TransformEndTime"] = self.end_time
         if self.failure_reason:
@@ -158,42 +142,24 @@ def _check_request(request: dict[str, Any]) -> None:
 class TransformJobs(JobTable[TransformJob]):
     """The transform jobs of the emulated account."""
 
-    kind = "transform-job"
-    summaries_key = "TransformJobSummaries"
+    job_type = TransformJob
 
-    def create_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _checked(self, params: dict[str, Any]) -> dict[str, Any]:
         request = _with_defaults(params)
         _check_request(request)
+        return request
+
+    def _admit(self, job: TransformJob) -> Callable[[threading.Event], TransformRun]:
+        """A job of a missing model is refused; an armed fault is the next stored job's."""
         host = self.host
-        with host.lock:
-            job = TransformJob(
-                name=params["TransformJobName"],
-                arn=host.arn(self.kind, params["TransformJobName"]),
-                request=request,
-                creation_time=time.time(),
-            )
-            model = host.find_model(params["ModelName"]).request
-            stop = self.add(job, params.get("Tags"))
-            run = TransformRun(host, job, model, stop, host.take_transform_failure(), self.owns)
-        threading.Thread(target=run.run, name=f"transform-{job.name}", daemon=True).start()
-        return {"TransformJobArn": job.arn}
-
-    def describe_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        with self.host.lock:
-            return self.get(params["TransformJobName"]).describe()
-
-    def stop_transform_job(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.stop(params["TransformJobName"])
-
-    def list_transform_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.list(params)
+        model = host.find_model(job.request["ModelName"]).request
+        return lambda stop: TransformRun(host, job, model, stop, host.take_transform_failure(), self.owns)
 
 
-class TransformRun:
-    """One job's work, on its own thread; every way it ends sets a final status.
+class TransformRun(JobRun[TransformJob]):
+    """One job's work; a job told to stop ends Stopped, whatever its work ended with."""
 
-    `is_current` is False once a reset has forgotten the job.
-    """
+    stop_wins = True
 
     def __init__(
         self,
@@ -204,36 +170,16 @@ class TransformRun:
         injected_failure: str | None,
         is_current: Callable[[TransformJob], bool],
     ) -> None:
-        self.host = host
-        self.settings = host.settings
-        self.is_current = is_current
-        self.job = job
-        self.request = job.request
+        super().__init__(host, job, stop, is_current)
         self.model = model
-        self.stop = stop
         self.injected_failure = injected_failure
         instance = f"i-{secrets.token_hex(8)}-{int(time.time())}"
         self.stream = f"{job.name}/{instance}"
         self._logs: dict[str, CloudWatchLog] = {}
 
-    def run(self) -> None:
-        try:
-            outcome, reason = self._run(), None
-        except TransformFailure as failure:
-            outcome, reason = "Failed", str(failure)
-        except Exception as error:  # an emulator bug must not leave the job InProgress forever
-            log.exception("transform job %s crashed", self.job.name)
-            outcome, reason = "Failed", internal_failure(error)
-        finally:
-            for stream in self._logs.values():
-                self._quietly(stream.close)
-        with self.host.lock:
-            if not self.is_current(self.job):
-                return  # forgotten by a reset
-            if self.stop.is_set():
-                outcome, reason = "Stopped", None
-            self.job.failure_reason = reason[:FAILURE_REASON_LIMIT] if reason else None
-            self.job.set_status(outcome)
+    def _clean_up(self) -> None:
+        for stream in self._logs.values():
+            self._quietly(stream.close)
 
     def _log(self, line: str, data_log: bool = False) -> None:
         """Best effort: a logging failure must never fail the job."""
@@ -259,7 +205,7 @@ class TransformRun:
         with self.host.lock:
             self.job.started()
         if self.injected_failure is not None:
-            raise TransformFailure(self.injected_failure)
+            raise JobFailure(self.injected_failure)
         s3 = client("s3", self.settings.internal_url, self.settings.region)
         service = self._load_model()
         self._check_output_bucket(s3)
@@ -282,7 +228,7 @@ class TransformRun:
         try:
             version = resolve_image(container["Image"])
         except UnsupportedImageError as error:
-            raise TransformFailure(
+            raise JobFailure(
                 f"ClientError: Image {container['Image']} of model {self.model['ModelName']} "
                 f"cannot run a transform job: {error}"
             ) from None
@@ -292,10 +238,10 @@ class TransformRun:
                     fetch_model_data(container["ModelDataUrl"], Path(tmp), self.settings)
                 return ScoringService.from_model_dir(Path(tmp), version)
             except DeploymentFailure as error:
-                raise TransformFailure(f"ClientError: {error}") from None
+                raise JobFailure(f"ClientError: {error}") from None
             except ModelLoadError as error:
                 self._log(f"Failed to load the model: {error}")
-                raise TransformFailure(
+                raise JobFailure(
                     "ClientError: The model container did not pass the ping health check. "
                     "See job logs for more information."
                 ) from None
@@ -306,19 +252,15 @@ class TransformRun:
         try:
             s3.head_bucket(Bucket=bucket)
         except (BotoCoreError, ClientError) as error:
-            raise TransformFailure(f"ClientError: Cannot write to S3OutputPath {output}: {error}") from None
+            raise JobFailure(f"ClientError: Cannot write to S3OutputPath {output}: {error}") from None
 
     def _input_objects(self, s3: Any) -> tuple[list[str], str, str]:
         """Every object under the S3Prefix (keys, the prefix, the bucket)."""
         uri = self.request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
         bucket, prefix = split_s3_uri(uri)
-        try:
-            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            keys = [obj["Key"] for page in pages for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
-        except (BotoCoreError, ClientError):
-            keys = []
+        keys = object_keys(s3, bucket, prefix)
         if not keys:
-            raise TransformFailure(
+            raise JobFailure(
                 f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. '
                 f"Please ensure that the bucket exists in the selected region ({self.settings.region}) "
                 "and that objects exist under that S3 prefix."
@@ -337,7 +279,7 @@ class TransformRun:
             if source["CompressionType"] == "Gzip":
                 data = gzip.decompress(data)
         except (BotoCoreError, ClientError, OSError, EOFError) as error:
-            raise TransformFailure(f'ClientError: Could not read input object "s3://{bucket}/{key}": {error}') from None
+            raise JobFailure(f'ClientError: Could not read input object "s3://{bucket}/{key}": {error}') from None
         try:
             records = split_records(data, source["SplitType"])
             input_filter = JsonPath.parse(processing["InputFilter"])
@@ -349,7 +291,7 @@ class TransformRun:
             groups = list(batches(sent, self.request["BatchStrategy"], self.request["MaxPayloadInMB"] * MIB))
         except RecordError as error:
             self._log(f"{bucket}/{key}: ClientError: {error}", data_log=True)
-            raise TransformFailure(
+            raise JobFailure(
                 f"ClientError: {error} (object s3://{bucket}/{key}). See job logs for more information."
             ) from None
         futures = [pool.submit(self._invoke, service, b"\n".join(group), content_type, accept) for group in groups]
@@ -366,7 +308,7 @@ class TransformRun:
                 )
                 self._log(f"{bucket}/{key}: {body.decode('utf-8', errors='replace')[:2000]}", data_log=True)
                 kind = "ClientError" if status < 500 else "AlgorithmError"
-                raise TransformFailure(f"{kind}: See job logs for more information")
+                raise JobFailure(f"{kind}: See job logs for more information")
             answers.append(body)
         body = self._assemble(records, groups, answers, accept or "text/csv")
         destination_bucket, prefix = split_s3_uri(output["S3OutputPath"])
@@ -374,7 +316,7 @@ class TransformRun:
         try:
             s3.put_object(Bucket=destination_bucket, Key=destination, Body=body)
         except (BotoCoreError, ClientError) as error:
-            raise TransformFailure(
+            raise JobFailure(
                 f"ClientError: Failed to upload s3://{destination_bucket}/{destination}: {error}"
             ) from None
 
@@ -415,5 +357,5 @@ class TransformRun:
                         value = join(parse_record(original, content_type), value)
                     lines.append(render_record(output_filter.apply(value), "text/csv" if as_csv else accept))
         except RecordError as error:
-            raise TransformFailure(f"ClientError: {error}. See job logs for more information.") from None
+            raise JobFailure(f"ClientError: {error}. See job logs for more information.") from None
         return b"".join(line + b"\n" for line in lines)
