@@ -88,7 +88,10 @@ class Settings:
     allow_origins: list[str] = field(default_factory=list)  # browser origins allowed in; none by default
     delays: Delays = field(default_factory=Delays)
     limits: Limits = field(default_factory=Limits)
-    warm_training_runner: bool = True  # keep one pre-imported training child ready (sagemaker/runner_pool.py)
+    # Start the forkserver that training hosts are forked from (it imports xgboost once, ~4 s of CPU)
+    # with the emulator, so the first job waits for no import; off, the first job starts it
+    # (sagemaker/runner_pool.py). Either way an emulator pays the imports once, not per job.
+    warm_training_runner: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -20,8 +20,9 @@ import pytest
 from tools.emulator_process import START_SECONDS, EmulatorProcess
 from tools.local_setup import client_kwargs
 
-# An extra emulator trains at most a job or two: no warm training child, whose imports cost ~3.5 s
-# of CPU (sagemaker_emulator/sagemaker/runner_pool.py). `warm_runner=True` keeps it.
+# An extra emulator trains at most a job or two, often none: its training forkserver, whose imports
+# cost ~4 s of CPU (sagemaker_emulator/sagemaker/runner_pool.py), is started by its first job, not
+# at start-up. `warm_runner=True` starts it with the emulator.
 NO_WARM_RUNNER = {"SAGEMAKER_EMULATOR_WARM_TRAINING_RUNNER": "0"}
 
 

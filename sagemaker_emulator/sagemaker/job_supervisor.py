@@ -1,6 +1,6 @@
 """Runs one training job as one child process per instance (hosts algo-1..N) and follows it to the end.
 
-Each child (training_runner.py) reports progress as JSON lines on a dedicated pipe; this side
+Each child (training_runner.py, forked by runner_pool.py) reports progress as JSON lines on a dedicated pipe; this side
 records secondary statuses and metrics, enforces StoppingCondition.MaxRuntimeInSeconds and
 StopTrainingJob (SIGTERM, then SIGKILL, to every host), and turns the exits into
 Completed/Failed/Stopped. The first host that fails fails the job and ends the others, so a dead
@@ -18,11 +18,11 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..scratch import inside
 from ..settings import Settings
@@ -31,7 +31,7 @@ from ..xgboost_container.errors import UnsupportedImageError
 from ..xgboost_container.versions import resolve_image
 from .errors import internal_failure
 from .resources import TrainingJob
-from .runner_pool import Runner
+from .runner_pool import HostProcess, Runner
 
 FAILURE_REASON_LIMIT = 1024
 STOP_GRACE_SECONDS = 5.0
@@ -46,12 +46,21 @@ FINAL_MESSAGES = {
 }
 
 
-def end_process(process: subprocess.Popen[bytes]) -> None:
+class ChildProcess(Protocol):
+    """What ending a child needs; subprocess.Popen and runner_pool.HostProcess have it."""
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def terminate(self) -> None: ...
+    def kill(self) -> None: ...
+
+
+def end_process(process: ChildProcess) -> None:
     """Like the platform stops a container: SIGTERM, then SIGKILL after a grace period."""
     end_processes([process])
 
 
-def end_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+def end_processes(processes: Sequence[ChildProcess]) -> None:
     """SIGTERM every one still running, SIGKILL those still there after one shared grace period."""
     running = [process for process in processes if process.poll() is None]
     for process in running:
@@ -99,7 +108,7 @@ class JobSupervisor:
         self._stop_reason: str | None = None  # "Stopped" or "MaxRuntimeExceeded"
         count = int(job.request["ResourceConfig"]["InstanceCount"])
         self.hosts = [f"algo-{number}" for number in range(1, count + 1)]
-        self._processes: list[subprocess.Popen[bytes]] = []
+        self._processes: list[HostProcess] = []
         self._reported: dict[str, set[str]] = {}  # secondary status -> hosts that reported it
         self._thread = threading.Thread(target=self._run, name=f"training-{job.name}", daemon=True)
 
@@ -272,6 +281,6 @@ class JobSupervisor:
             self.job.transition(secondary, FINAL_MESSAGES[secondary], status=status)
 
 
-def _report_exit(process: subprocess.Popen[bytes], index: int, exits: queue.Queue[int]) -> None:
+def _report_exit(process: HostProcess, index: int, exits: queue.Queue[int]) -> None:
     process.wait()
     exits.put(index)

@@ -48,7 +48,7 @@ class SageMakerBackend:
         self.faults = faults
         self.lock = threading.RLock()
         self.workdir = create_scratch_dir()
-        self.runners = RunnerPool(self.workdir, warm=settings.warm_training_runner)
+        self.runners = RunnerPool(warm=settings.warm_training_runner)
         self.training_jobs = ResourceTable[TrainingJob](
             "training-job", self.arn, missing="Requested resource not found.",
             duplicate="Training job names must be unique within an AWS account and region, and a training job "

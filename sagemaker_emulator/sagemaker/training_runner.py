@@ -1,4 +1,4 @@
-"""One instance of a training job: a child process per host (python -m ...training_runner SPEC FD).
+"""One instance of a training job: a process per host, forked by runner_pool.py (run_job).
 
 Does what the SageMaker platform does on an instance around an algorithm container: downloads the
 channels from S3 into an /opt/ml-like directory (all objects, or the host's share for ShardedByS3Key),
@@ -12,7 +12,6 @@ endpoint, as a real container talks to AWS.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import tarfile
@@ -206,34 +205,19 @@ class TrainingRun:
             ) from None
 
 
-def wait_for_job() -> str | None:
-    """A warm child (runner_pool.py): imports are done; read the job's spec and output paths from
-    stdin, then make the job's output file our stdout/stderr and its folder our cwd, as a cold
-    start has them. EOF (the pool closing) means no job: exit."""
-    spec_path, output_path = sys.stdin.readline().strip(), sys.stdin.readline().strip()
-    if not spec_path or not output_path:
-        return None
-    sys.stdout.flush()
-    sys.stderr.flush()
-    output = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
-    os.close(output)
-    os.chdir(Path(spec_path).parent)
-    return spec_path
+def run_job(spec_path: Path, events_fd: int) -> int:
+    """The host's one job (its spec in spec_path); events go to events_fd, which this closes."""
+    # The platform stops a job with SIGTERM: exit through `finally` so buffered log lines reach CloudWatch.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with open(events_fd, "w", encoding="utf-8") as events:
+        return TrainingRun(json.loads(spec_path.read_text()), events).run()
 
 
 def main(argv: list[str]) -> int:
-    if argv[0] == "--warm":
-        spec_path, events_fd = wait_for_job(), argv[1]
-        if spec_path is None:
-            return 0
-    else:
-        spec_path, events_fd = argv
-    # The platform stops a job with SIGTERM: exit through `finally` so buffered log lines reach CloudWatch.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with open(int(events_fd), "w", encoding="utf-8") as events:
-        return TrainingRun(json.loads(Path(spec_path).read_text()), events).run()
+    """By hand: python -m sagemaker_emulator.sagemaker.training_runner SPEC FD (the emulator forks
+    its hosts from a pre-imported process instead, runner_pool.py)."""
+    spec_path, events_fd = argv
+    return run_job(Path(spec_path), int(events_fd))
 
 
 if __name__ == "__main__":

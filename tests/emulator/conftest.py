@@ -30,8 +30,8 @@ IMAGES = {
 
 @pytest.fixture(scope="session")
 def session_emulator(session_emulators: Emulators) -> EmulatorProcess:
-    """The session's emulator. It keeps its warm training child (an extra emulator has none), so the
-    warm path is tested."""
+    """The session's emulator. It starts its training forkserver at start-up (an extra emulator's
+    first job starts it), so the warm path is tested."""
     return session_emulators.start("emulator", warm_runner=True)
 
 

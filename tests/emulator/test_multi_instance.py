@@ -18,7 +18,6 @@ from tools.emulator_process import EmulatorProcess
 from .conftest import BUCKET, IMAGES, _csv, channel, training_request, wait_for_job, wait_for_status
 
 GROUP = "/aws/sagemaker/TrainingJobs"
-RUNNER = "sagemaker_emulator.sagemaker.training_runner"
 
 
 def resources(count: int) -> dict[str, Any]:
@@ -43,17 +42,17 @@ def host_logs(logs: Any, job: str) -> dict[str, list[str]]:
 
 
 def host_processes(emulator: EmulatorProcess, job: str) -> dict[str, psutil.Process]:
-    """The job's running host processes (their working directory is the host's job directory): children
-    of this emulator only, since another emulator on the machine may be running a job of the same name."""
+    """The job's running host processes: the emulator's descendants (hosts are forked by its training
+    forkserver) whose working directory is a host's folder of the job, .../training/JOB/algo-N. Only
+    this emulator's, since another emulator on the machine may be running a job of the same name."""
     found = {}
     for process in psutil.Process(emulator.process.pid).children(recursive=True):
         try:
-            if RUNNER in " ".join(process.cmdline()):
-                cwd = process.cwd()
-                if f"/training/{job}/" in cwd + "/":
-                    found[cwd.rsplit("/", 1)[1]] = process
+            cwd = Path(process.cwd())
         except psutil.Error:
             continue
+        if cwd.name.startswith("algo-") and cwd.parent.name == job and cwd.parent.parent.name == "training":
+            found[cwd.name] = process
     return found
 
 

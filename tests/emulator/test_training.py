@@ -7,10 +7,12 @@ import os
 import re
 import signal
 import tarfile
-from pathlib import Path
 
+import psutil
 import pytest
 from botocore.exceptions import ClientError, WaiterError
+
+from tools.emulator_process import EmulatorProcess
 
 from .conftest import BUCKET, IMAGES, channel, training_request, wait_for_job, wait_for_status
 
@@ -187,12 +189,12 @@ def test_max_runtime_is_enforced(sm, dataset, control):
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
 
 
-def test_a_crashed_job_does_not_take_the_server_down(sm, dataset, control):
+def test_a_crashed_job_does_not_take_the_server_down(sm, dataset, control, session_emulator):
     control("POST", "delays", {"training_seconds": 30})
     try:
         sm.create_training_job(**training_request("crashes", dataset))
         wait_for_status(lambda: sm.describe_training_job(TrainingJobName="crashes"), "SecondaryStatus", {"Training"})
-        os.kill(_child_pid("crashes"), signal.SIGKILL)
+        os.kill(_child_pid(session_emulator, "crashes"), signal.SIGKILL)
         job = wait_for_job(sm, "crashes")
     finally:
         control("POST", "delays", {"training_seconds": 0})
@@ -201,18 +203,15 @@ def test_a_crashed_job_does_not_take_the_server_down(sm, dataset, control):
     assert control("GET", "health").json()["status"] == "running"
 
 
-def _child_pid(job_name: str) -> int:
-    """The job's child process: a training runner whose working directory is its host's folder in the
-    job's (a warm child from the runner pool moves there when it takes the job)."""
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-                cwd = os.readlink(proc / "cwd")
-            except OSError:
-                continue
-            if b"sagemaker_emulator.sagemaker.training_runner" in cmdline and cwd.endswith(f"/{job_name}/algo-1"):
-                return int(proc.name)
+def _child_pid(emulator: EmulatorProcess, job_name: str) -> int:
+    """The job's host process: the emulator's descendant (forked by its training forkserver) whose
+    working directory is the host's folder of the job, .../training/JOB/algo-1."""
+    for process in psutil.Process(emulator.process.pid).children(recursive=True):
+        try:
+            if process.cwd().endswith(f"/training/{job_name}/algo-1"):
+                return process.pid
+        except psutil.Error:
+            continue
     raise AssertionError(f"no training process for {job_name}")
 
 

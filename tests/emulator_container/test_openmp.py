@@ -8,12 +8,15 @@ import sys
 
 # libgomp prints its settings when it loads under OMP_DISPLAY_ENV=VERBOSE; passive waiting is a spin count of 0.
 PROBE = "import sagemaker_emulator.sagemaker.training_runner"
+# The emulator's training hosts are forked from a forkserver that has loaded libgomp for them: its
+# settings are theirs. close() waits for it, which exits once its imports are done.
+FORKSERVER_PROBE = "from sagemaker_emulator.sagemaker.runner_pool import RunnerPool; RunnerPool().close()"
 
 
-def _libgomp_spin_count(**env: str) -> str:
+def _libgomp_spin_count(probe: str = PROBE, **env: str) -> str:
     base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     shown = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         env={**base, "OMP_DISPLAY_ENV": "VERBOSE", **env},
         capture_output=True,
         text=True,
@@ -25,6 +28,10 @@ def _libgomp_spin_count(**env: str) -> str:
 
 def test_xgboost_threads_do_not_spin_while_idle() -> None:
     assert _libgomp_spin_count() == "0"
+
+
+def test_the_training_hosts_forkserver_does_not_spin_either() -> None:
+    assert _libgomp_spin_count(FORKSERVER_PROBE) == "0"
 
 
 def test_a_wait_policy_of_your_own_wins() -> None:

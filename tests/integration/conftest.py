@@ -2,7 +2,7 @@
 
 A start costs several seconds of CPU (moto, the serving code), so the modules share one; the reset
 gives each module what a fresh emulator gave it: no SageMaker resource, fault or delay left by
-another module. No test here trains, so no warm training child is kept (another ~3 s of CPU).
+another module. No test here trains, so the training forkserver is not started (another ~4 s of CPU).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tools.local_setup import connection_uri
 
 @pytest.fixture(scope="session")
 def shared_emulator(session_emulators: Emulators) -> tuple[EmulatorProcess, dict]:
-    """The running emulator (no warm training child: the harness's default) and its delays at
+    """The running emulator (no training forkserver until a job: the harness's default) and its delays at
     start, which each module gets back."""
     running = session_emulators.start("integration")
     return running, running.control("GET", "delays")
