@@ -139,9 +139,12 @@ class RunnerPool:
             host.kill()
         for host in hosts:
             host.wait()
-        # The stdlib has no public way to stop them; these are the methods CPython's tests use.
-        forkserver._forkserver._stop()  # type: ignore[attr-defined]
-        resource_tracker._resource_tracker._stop()  # type: ignore[attr-defined]
+        # The stdlib has no public way to stop them; these are the methods CPython's tests use. Should a
+        # later Python drop them, both still exit with this process (their "alive" pipes close).
+        for helper in (getattr(forkserver, "_forkserver", None), getattr(resource_tracker, "_resource_tracker", None)):
+            stop = getattr(helper, "_stop", None)
+            if stop is not None:
+                stop()
 
 
 def _host_main(spec_path: str, output_path: str, events: Connection, package_root: str) -> None:
