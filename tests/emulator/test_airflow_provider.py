@@ -120,7 +120,7 @@ def test_training_operator_checks_s3_inputs_first(dataset):
         SageMakerTrainingOperator(task_id="t", config=config, print_log=False, check_interval=1).execute({})
 
 
-def test_training_operator_deferrable(dataset):
+def test_training_operator_deferrable(dataset, control):
     pytest.importorskip("aiobotocore", reason="the provider's triggers need aiobotocore")
     from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator
 
@@ -131,7 +131,13 @@ def test_training_operator_deferrable(dataset):
         check_interval=1,
         deferrable=True,
     )
-    assert run_deferred(operator)["Training"]["TrainingJobStatus"] == "Completed"
+    # The operator defers only a job it finds still running; a pre-imported host can finish first.
+    delays = control("GET", "delays").json()
+    control("POST", "delays", {**delays, "training_seconds": 5})
+    try:
+        assert run_deferred(operator)["Training"]["TrainingJobStatus"] == "Completed"
+    finally:
+        control("POST", "delays", delays)
 
 
 def endpoint_config(name, model_data_url):

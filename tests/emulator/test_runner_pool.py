@@ -117,6 +117,7 @@ def test_a_host_killed_by_sigkill_reports_minus_9(pool: RunnerPool, tmp_path: Pa
 
 
 def test_a_warm_pool_starts_its_forkserver_at_once_and_close_leaves_nothing_running(tmp_path: Path) -> None:
+    others = set(psutil.Process().children(recursive=True))  # e.g. emulators of other tests in this worker
     pool = RunnerPool()
     [server] = forkservers()
     spec, output = job_folder(tmp_path, "running")
@@ -124,7 +125,7 @@ def test_a_warm_pool_starts_its_forkserver_at_once_and_close_leaves_nothing_runn
     host, writer = waiting_host(runner, spec)
     pool.close()
     assert runner.process.returncode == -9 and gone(host) and gone(server)
-    assert psutil.Process().children(recursive=True) == []  # nor multiprocessing's resource tracker
+    assert set(psutil.Process().children(recursive=True)) <= others  # nor multiprocessing's resource tracker
     os.close(writer)
     os.close(runner.events_fd)
 
