@@ -62,7 +62,9 @@ def migrated_template() -> Path:
     """A home with a freshly migrated metadata DB for the installed packages, made once and kept in
     .airflow/db-templates/ (`make clean` removes it): migrating takes ~6 s, copying the result
     milliseconds. Keyed by every installed distribution and its version, so an upgrade makes a new one."""
-    installed = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
+    # A set: a distribution is listed once per sys.path entry it is found on (an editable install's
+    # egg-info in the working directory, again), and which entries there are depends on how Python started.
+    installed = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()})
     home = TEMPLATES / hashlib.sha256("\n".join(installed).encode()).hexdigest()[:16]
     if not (home / "airflow.db").exists():
         TEMPLATES.mkdir(parents=True, exist_ok=True)

@@ -54,3 +54,13 @@ def test_a_template_made_concurrently_wins_and_the_loser_is_removed(
     again = airflow_home.migrated_template()
     assert again == home and (home / "marker").exists()
     assert [p.name for p in home.parent.iterdir()] == [home.name]
+
+
+def test_a_distribution_found_twice_on_sys_path_gives_the_same_template(
+    migrations: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editable install's egg-info in the working directory lists it again, depending on how Python started."""
+    before = airflow_home.migrated_template()
+    installed = list(airflow_home.metadata.distributions())
+    monkeypatch.setattr(airflow_home.metadata, "distributions", lambda: [*installed, installed[0]])
+    assert airflow_home.migrated_template() == before and len(migrations) == 1
