@@ -23,7 +23,7 @@ import xgboost
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws_clients import client, split_s3_uri
+from ..aws_clients import client, object_keys, split_s3_uri
 from ..scratch import UnsafePath, inside
 from ..xgboost_container import training
 from ..xgboost_container.distributed import Network
@@ -137,11 +137,7 @@ class TrainingRun:
         bucket, prefix = split_s3_uri(uri)
         target = self._inside(self.opt_ml / "input" / "data", channel["ChannelName"], "channel name")
         target.mkdir(parents=True, exist_ok=True)
-        try:
-            pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            keys = [obj["Key"] for page in pages for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
-        except (BotoCoreError, ClientError):
-            keys = []
+        keys = object_keys(self.s3, bucket, prefix)
         if not keys:
             raise JobFailure(
                 f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure '
@@ -211,14 +207,3 @@ def run_job(spec_path: Path, events_fd: int) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with open(events_fd, "w", encoding="utf-8") as events:
         return TrainingRun(json.loads(spec_path.read_text()), events).run()
-
-
-def main(argv: list[str]) -> int:
-    """By hand: python -m sagemaker_emulator.sagemaker.training_runner SPEC FD (the emulator forks
-    its hosts from a pre-imported process instead, runner_pool.py)."""
-    spec_path, events_fd = argv
-    return run_job(Path(spec_path), int(events_fd))
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
