@@ -92,7 +92,7 @@ def _seconds_env(name: str, default: float) -> float:
 
 
 def _int_env(name: str, default: int, *, minimum: int) -> int:
-    """An integer setting; a value below `minimum` (a 0 s poll interval divides by zero) is refused by name."""
+    """An integer setting; a value below `minimum` (a 0 s wait or timeout) is refused by name."""
     raw = os.environ.get(name)
     if raw is None:
         return default

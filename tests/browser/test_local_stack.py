@@ -12,17 +12,16 @@ import socket
 import time
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
 
 from tests.airflow_api import AirflowApi
 from tests.browser.chromium import ARTIFACTS
+from tests.emulator_harness import emulator_client
 from tests.expected import ENDPOINT_RUN_NOT_SUCCESS
 from tools.airflow_home import DAG_ID
 from tools.emulator_process import free_port, is_healthy
 from tools.local_airflow import Login, Stack, StackError, login, running, up
-from tools.local_setup import client_kwargs
 
 from .ui_flow import CHANGED_PARAMS, sign_in, trigger_from_the_ui_and_read_the_evaluation
 
@@ -109,7 +108,7 @@ def test_the_stack_listens_on_loopback_only_and_keeps_its_secrets_private(stack:
 def test_trigger_from_the_ui_with_a_changed_param_and_read_the_evaluation_log(
     api: AirflowApi, stack: Stack, credentials: Login, page
 ) -> None:
-    s3 = boto3.client("s3", **client_kwargs(stack.emulator_url))
+    s3 = emulator_client(stack.emulator_url, "s3")
     document = trigger_from_the_ui_and_read_the_evaluation(page, credentials, api, s3, RUN_TIMEOUT)
     # The changed Params reached the tasks: the saved evaluation names them.
     assert {k: document[k] for k in CHANGED_PARAMS} == CHANGED_PARAMS

@@ -18,21 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from bankml.teardown import run_resources
+from tests.emulator_harness import emulator_clients
 from tools.airflow_home import ROOT, DagTestResult, airflow_env, migrate, run_states
 from tools.demo_report import task_log
 from tools.emulator_process import EmulatorProcess
-from tools.local_setup import BUCKET, client_kwargs
+from tools.local_setup import BUCKET
 
 BATCH_TIMEOUT_SECONDS = 1200
 EMULATOR_START_SECONDS = 300
 
 
 def clients(endpoint_url: str) -> dict[str, Any]:
-    kwargs = client_kwargs(endpoint_url)
-    return {name: boto3.client(name, **kwargs) for name in ("sagemaker", "s3", "logs")}
+    return emulator_clients(endpoint_url, "sagemaker", "s3", "logs")
 
 
 @dataclass

@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from fastapi.testclient import TestClient
 
 from bankml.evaluation.plots import roc_curve_png
 from bankml.model_quality_app import authenticated, create_app
 from bankml.model_registry import Candidate, register_run
+from tests.emulator_harness import emulator_clients
 from tools.emulator_process import EmulatorProcess
-from tools.local_setup import BUCKET, client_kwargs, connection_uri
+from tools.local_setup import BUCKET, connection_uri
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 PNG = roc_curve_png([0, 1, 0, 1], [0.1, 0.9, 0.4, 0.6])
@@ -23,8 +23,7 @@ PNG = roc_curve_png([0, 1, 0, 1], [0.1, 0.9, 0.4, 0.6])
 @pytest.fixture(scope="module")
 def emulator(emulator: EmulatorProcess) -> EmulatorProcess:
     """The shared emulator (conftest.py) with two runs registered, r1 the champion."""
-    kwargs = client_kwargs(emulator.url)
-    sm, s3 = boto3.client("sagemaker", **kwargs), boto3.client("s3", **kwargs)
+    sm, s3 = emulator_clients(emulator.url, "sagemaker", "s3").values()
     s3.create_bucket(Bucket=BUCKET)
     for run, auc in (("r1", 0.80), ("r2", 0.70)):
         prefix = f"bankml/{run}/evaluation"
@@ -97,8 +96,7 @@ def test_a_second_load_only_lists_and_an_approval_change_shows(
 ) -> None:
     from bankml import model_quality, model_quality_app
 
-    kwargs = client_kwargs(emulator.url)
-    sm, s3 = boto3.client("sagemaker", **kwargs), boto3.client("s3", **kwargs)
+    sm, s3 = emulator_clients(emulator.url, "sagemaker", "s3").values()
     calls: list[str] = []
     for client in (sm, s3):
         client.meta.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))

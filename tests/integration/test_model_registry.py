@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from bankml.champion import champion
 from bankml.model_registry import Candidate, register_run, registered_versions
+from tests.emulator_harness import emulator_client
 from tools.emulator_process import EmulatorProcess
-from tools.local_setup import client_kwargs
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 GROUP = "bankml-economic"
@@ -19,7 +18,7 @@ GROUP = "bankml-economic"
 
 @pytest.fixture(scope="module")
 def sm(emulator: EmulatorProcess) -> object:
-    return boto3.client("sagemaker", **client_kwargs(emulator.url))
+    return emulator_client(emulator.url, "sagemaker")
 
 
 def candidate(run: str, roc_auc: float, test_sha256: str = "a" * 64) -> Candidate:

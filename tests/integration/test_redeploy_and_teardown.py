@@ -12,7 +12,6 @@ import tarfile
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import boto3
 import numpy as np
 import pytest
 import xgboost as xgb
@@ -21,8 +20,9 @@ from bankml.operators import RunEndpointOperator
 from bankml.run_plan import plan_run
 from bankml.settings import Wait
 from bankml.teardown import run_resources, teardown_run
+from tests.emulator_harness import emulator_client
 from tools.emulator_process import EmulatorProcess
-from tools.local_setup import BUCKET, ROLE_ARN, client_kwargs
+from tools.local_setup import BUCKET, ROLE_ARN
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 
@@ -119,10 +119,8 @@ def test_evaluation_rides_out_throttling_and_fails_fast_on_model_errors(aws: dic
 
     plan = make_plan("manual__throttled")
     deploy(plan, model_artifact(aws["s3"], "it/model-3.tar.gz"), try_number=1)
-    runtime = boto3.client(
-        "sagemaker-runtime",
-        **client_kwargs(emulator.url),
-        config=Config(retries={"mode": "standard", "max_attempts": 8}),
+    runtime = emulator_client(
+        emulator.url, "sagemaker-runtime", config=Config(retries={"mode": "standard", "max_attempts": 8})
     )
     rows = split_labelled_csv(b"".join(b"%d,0.1,0.2,0.3\n" % (i % 2) for i in range(40)), max_rows=10)
     try:

@@ -115,15 +115,20 @@ def test_dag_file_imports_no_heavy_library(tmp_path: Path) -> None:
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
+    assert _in_a_fresh_interpreter(code, tmp_path) == []
+
+
+def _in_a_fresh_interpreter(code: str, home: Path, **env: str) -> object:
+    """What `code` printed last, as JSON, run by a fresh interpreter with only PATH, AIRFLOW_HOME and `env`."""
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(home), **env},
     )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_janitor_dag(dagbag) -> None:
@@ -143,17 +148,7 @@ def test_airflow_loads_only_the_ui_plugin_from_the_plugins_folder(tmp_path: Path
         "names = [p['name'] for p in plugins_manager.get_plugin_info(['name'])]\n"
         f"print(json.dumps([names, [m for m in {HEAVY + ('tasks', 'settings', 'plots')!r} if m in sys.modules]]))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "AIRFLOW_HOME": str(tmp_path),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        },
+    loaded = _in_a_fresh_interpreter(
+        code, tmp_path, AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"), AIRFLOW__CORE__LOAD_EXAMPLES="False"
     )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == [["bankml_ui"], []]
+    assert loaded == [["bankml_ui"], []]
