@@ -283,7 +283,7 @@ def _save_evaluation(
 
     failure = quality_gate_failure(run, document)
     if failure is not None:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(failure)
     return evaluation_result(run, document)

@@ -49,6 +49,16 @@ def forkservers(parent: psutil.Process | None = None) -> list[psutil.Process]:
     return found
 
 
+def the_forkserver(parent: psutil.Process | None = None) -> psutil.Process:
+    """The one forkserver `parent` started: it starts as a fork of `parent`, with `parent`'s command
+    line until its exec, which can come late on a loaded machine."""
+    deadline = time.monotonic() + 60
+    while not (found := forkservers(parent)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [server] = found
+    return server
+
+
 def waiting_host(runner: Runner, spec: Path) -> tuple[psutil.Process, int]:
     """The runner's host, once it is reading its spec (all it imports is imported), and the spec's
     write end: write a spec and close it, and the job goes on."""
@@ -130,7 +140,7 @@ def test_a_host_killed_by_sigkill_reports_minus_9(pool: RunnerPool, tmp_path: Pa
 
 def test_a_warm_pool_starts_its_forkserver_at_once_and_close_leaves_nothing_running(tmp_path: Path) -> None:
     pool = RunnerPool()
-    [server] = forkservers()
+    server = the_forkserver()
     spec, output = job_folder(tmp_path, "running")
     runner = pool.take(spec, output)
     host, writer = waiting_host(runner, spec)
@@ -151,7 +161,7 @@ def test_the_forkserver_of_a_process_killed_by_sigkill_exits() -> None:
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None and parent.stdout.readline() == "ready\n"
-        [server] = forkservers(psutil.Process(parent.pid))
+        server = the_forkserver(psutil.Process(parent.pid))
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 60  # once it has done its imports, it sees its parent's pipe closed
