@@ -60,8 +60,8 @@ with DAG(
         return tasks.plan(settings, dag_run)
 
     @task
-    def preflight(params=None) -> None:
-        tasks.preflight(settings, params)
+    def preflight(params=None) -> dict:
+        return tasks.preflight(settings, params)
 
     @task
     def download(run_plan: dict, params=None) -> dict:
@@ -72,8 +72,8 @@ with DAG(
         return tasks.prepare(settings, run_plan, raw, params)
 
     @task
-    def training_config(run_plan: dict, prepared: dict, params=None) -> dict:
-        return tasks.training_config(settings, run_plan, prepared, params)
+    def training_config(run_plan: dict, checked: dict, prepared: dict, params=None) -> dict:
+        return tasks.training_config(settings, run_plan, checked, prepared, params)
 
     @task(execution_timeout=timedelta(seconds=settings.evaluate_timeout_seconds))
     def evaluate(run_plan: dict, prepared: dict, training: dict, params=None) -> dict:
@@ -97,13 +97,14 @@ with DAG(
         tasks.verify_cleanup(settings, ti.xcom_pull(task_ids="plan"))
 
     run_plan = plan()
+    checked = preflight()
     raw = download(run_plan)
-    run_plan >> preflight() >> raw
+    run_plan >> checked >> raw
     prepared = prepare(run_plan, raw)
 
     train = TailedTrainingOperator(
         task_id="train",
-        config=training_config(run_plan, prepared),
+        config=training_config(run_plan, checked, prepared),
         aws_conn_id=settings.aws_conn_id,
         check_interval=settings.poll_seconds,
         describe_interval=settings.training_describe_seconds,

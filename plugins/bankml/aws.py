@@ -47,9 +47,3 @@ def region(settings: Settings) -> str:
         raise ValueError(f"connection {settings.aws_conn_id!r} sets no region: add region_name to its extra")
     return name
 
-
-def xgboost_image_uri(settings: Settings, version: str) -> str:
-    """The built-in XGBoost image for the connection's region, resolved offline by the SDK."""
-    from sagemaker.core import image_uris
-
-    return image_uris.retrieve("xgboost", region(settings), version)

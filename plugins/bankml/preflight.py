@@ -35,6 +35,14 @@ _MISSING_BUCKET_CODES = {"404", "NoSuchBucket", "NotFound"}
 _DENIED_CODES = {"403", "AccessDenied", "AllAccessDisabled", "Forbidden"}
 
 
+@dataclass(frozen=True)
+class PreflightResult:
+    """The passed checks, one line each, and the image they found: the one the run trains with."""
+
+    checks: list[str]
+    xgboost_image: str
+
+
 class PreflightProblem(Exception):
     """One wrong setting, worded for the person who has to fix it."""
 
@@ -209,8 +217,8 @@ def run_preflight(
     role_arn: str,
     region: str,
     xgboost_version: str,
-) -> list[str]:
-    """Run every check; return one line per passed check or raise PreflightError listing all failures.
+) -> PreflightResult:
+    """Run every check; return the passed ones and the image, or raise PreflightError listing all failures.
 
     When the credentials are unusable the bucket and role lookups are skipped, as
     they would only repeat the credentials error; the offline checks still run.
@@ -237,8 +245,8 @@ def run_preflight(
         attempt(f"bucket: s3://{bucket} in {{}}", check_bucket, s3, bucket, region)
         if role is not None:
             attempt("role: {}", check_role, iam, role, account)
-    attempt("xgboost image: {}", check_xgboost_image, region, xgboost_version)
+    image = attempt("xgboost image: {}", check_xgboost_image, region, xgboost_version)
 
-    if problems:
+    if problems or image is None:
         raise PreflightError(problems)
-    return passed
+    return PreflightResult(passed, image)

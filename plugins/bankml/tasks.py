@@ -44,11 +44,12 @@ def plan(settings: Settings, dag_run: Any) -> dict[str, str]:
     return result.to_dict()
 
 
-def preflight(settings: Settings, params: dict[str, Any]) -> None:
-    """Fail fast, with every problem listed, before any data moves or anything bills."""
+def preflight(settings: Settings, params: dict[str, Any]) -> dict[str, str]:
+    """Fail fast, with every problem listed, before any data moves or anything bills. The image it
+    resolved is the one `training_config` uses: resolving it takes the SageMaker SDK (seconds)."""
     from bankml.preflight import run_preflight
 
-    run_preflight(
+    result = run_preflight(
         sts=aws.client(settings, "sts"),
         s3=aws.client(settings, "s3"),
         iam=aws.client(settings, "iam"),
@@ -57,7 +58,8 @@ def preflight(settings: Settings, params: dict[str, Any]) -> None:
         region=aws.region(settings),
         xgboost_version=params["xgboost_version"],
     )
-    log.info("Preflight passed: credentials, bucket %s, role %s", settings.bucket, settings.role_arn)
+    log.info("Preflight passed: %s", "; ".join(result.checks))
+    return {"xgboost_image": result.xgboost_image}
 
 
 def download(settings: Settings, plan: dict[str, str], params: dict[str, Any]) -> dict[str, str]:
@@ -119,7 +121,7 @@ def prepare(settings: Settings, plan: dict[str, str], raw: dict[str, str], param
 
 
 def training_config(
-    settings: Settings, plan: dict[str, str], prepared: dict[str, Any], params: dict[str, Any]
+    settings: Settings, plan: dict[str, str], checked: dict[str, str], prepared: dict[str, Any], params: dict[str, Any]
 ) -> dict[str, Any]:
     """CreateTrainingJob request for SageMakerTrainingOperator (train and validation only)."""
     from bankml.sagemaker_config import effective_hyperparameters, training_job_config
@@ -129,7 +131,7 @@ def training_config(
     hyperparameters = effective_hyperparameters(params["hyperparameters"], params["feature_set"])
     config = training_job_config(
         run,
-        image_uri=aws.xgboost_image_uri(settings, params["xgboost_version"]),
+        image_uri=checked["xgboost_image"],
         role_arn=settings.role_arn,
         channels=channels,
         hyperparameters=hyperparameters,

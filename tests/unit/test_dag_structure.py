@@ -36,7 +36,7 @@ def test_task_chain(dag) -> None:
     assert up["download"] == ["plan", "preflight"]
     # tasks hand data over in S3 only: prepare writes the channels itself, no upload step
     assert up["prepare"] == ["download", "plan"]
-    assert up["training_config"] == ["plan", "prepare"]
+    assert up["training_config"] == ["plan", "preflight", "prepare"]  # the image preflight resolved
     assert "upload" not in up
     assert up["train"] == ["training_config"]
     assert "train" in up["deploy"] and "deploy" in up["evaluate"]

@@ -96,13 +96,15 @@ def test_happy_path_reports_every_check(session: boto3.Session) -> None:
     create_bucket(session)
     create_role(session)
 
-    passed = run_preflight(**clients(session), bucket=BUCKET, role_arn=ROLE_ARN, region=REGION, xgboost_version=VERSION)
+    result = run_preflight(**clients(session), bucket=BUCKET, role_arn=ROLE_ARN, region=REGION, xgboost_version=VERSION)
 
-    assert passed == [
+    image = f"683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:{VERSION}"
+    assert result.xgboost_image == image
+    assert result.checks == [
         f"credentials: account {ACCOUNT}",
         f"bucket: s3://{BUCKET} in {REGION}",
         f"role: {ROLE_ARN}",
-        f"xgboost image: 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:{VERSION}",
+        f"xgboost image: {image}",
     ]
 
 
@@ -113,7 +115,7 @@ def test_role_with_a_path_is_accepted(session: boto3.Session) -> None:
 
     assert f"role: {arn}" in run_preflight(
         **clients(session), bucket=BUCKET, role_arn=arn, region=REGION, xgboost_version=VERSION
-    )
+    ).checks
 
 
 def test_missing_bucket(session: boto3.Session) -> None:

@@ -140,3 +140,27 @@ def test_the_janitor_task_deletes_the_runs_that_are_over_and_keeps_the_running(c
         "kept": [alive.base_name],
     }
     assert "Janitor: deleted 2 resources, kept 1 runs' resources" in caplog.text
+
+
+def test_training_trains_the_image_preflight_resolved(clients, monkeypatch) -> None:
+    """Preflight resolves the region's XGBoost image once (the SageMaker SDK takes seconds to import);
+    training_config builds the job with that same image."""
+    from bankml.dag_params import dag_params
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    boto3.client("iam").create_role(RoleName="bankml", AssumeRolePolicyDocument=json.dumps(trust))
+    monkeypatch.setattr(aws, "client", lambda settings, name, config=None: boto3.client(name, region_name="us-east-1"))
+    monkeypatch.setattr(aws, "region", lambda settings: "us-east-1")
+    params = {name: param.value for name, param in dag_params().items()}
+
+    checked = tasks.preflight(SETTINGS, {**params, "xgboost_version": "1.7-1"})
+
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    assert checked == {"xgboost_image": image}
+    channels = {name: {"uri": RUN.uri("data", name)} for name in ("train", "validation", "test")}
+    config = tasks.training_config(SETTINGS, RUN.to_dict(), checked, {"channels": channels}, params)
+    assert config["AlgorithmSpecification"]["TrainingImage"] == image
+    assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "validation"]
