@@ -46,4 +46,3 @@ def region(settings: Settings) -> str:
     if not name:
         raise ValueError(f"connection {settings.aws_conn_id!r} sets no region: add region_name to its extra")
     return name
-

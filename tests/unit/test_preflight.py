@@ -113,9 +113,10 @@ def test_role_with_a_path_is_accepted(session: boto3.Session) -> None:
     create_role(session, path="/service-role/")
     arn = f"arn:aws:iam::{ACCOUNT}:role/service-role/{ROLE_NAME}"
 
-    assert f"role: {arn}" in run_preflight(
-        **clients(session), bucket=BUCKET, role_arn=arn, region=REGION, xgboost_version=VERSION
-    ).checks
+    assert (
+        f"role: {arn}"
+        in run_preflight(**clients(session), bucket=BUCKET, role_arn=arn, region=REGION, xgboost_version=VERSION).checks
+    )
 
 
 def test_missing_bucket(session: boto3.Session) -> None:

@@ -149,7 +149,9 @@ def test_training_trains_the_image_preflight_resolved(clients, monkeypatch) -> N
 
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
     boto3.client("iam").create_role(RoleName="bankml", AssumeRolePolicyDocument=json.dumps(trust))
     monkeypatch.setattr(aws, "client", lambda settings, name, config=None: boto3.client(name, region_name="us-east-1"))
@@ -164,3 +166,15 @@ def test_training_trains_the_image_preflight_resolved(clients, monkeypatch) -> N
     config = tasks.training_config(SETTINGS, RUN.to_dict(), checked, {"channels": channels}, params)
     assert config["AlgorithmSpecification"]["TrainingImage"] == image
     assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "validation"]
+
+
+def test_a_task_runs_with_the_heap_it_started_with_frozen() -> None:
+    import gc
+
+    gc.unfreeze()
+    try:
+        frozen_while_running = tasks.heap_frozen(gc.get_freeze_count)()
+        assert frozen_while_running > 1000  # at least this test process's modules
+        assert tasks.prepare.__name__ == "prepare" and tasks.prepare.__wrapped__.__name__ == "prepare"
+    finally:
+        gc.unfreeze()
