@@ -26,8 +26,7 @@ from typing import Any, Protocol
 
 from ..scratch import inside
 from ..settings import Settings
-from ..xgboost_container.distributed import is_peer_failure
-from ..xgboost_container.errors import UnsupportedImageError
+from ..xgboost_container.errors import UnsupportedImageError, is_peer_failure
 from ..xgboost_container.versions import resolve_image
 from .errors import internal_failure
 from .resources import TrainingJob

@@ -15,6 +15,7 @@ hosts it forked, which hold a copy, have exited too).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -141,7 +142,14 @@ class RunnerPool:
             host.wait()
         # The stdlib has no public way to stop them; these are the methods CPython's tests use. Should a
         # later Python drop them, both still exit with this process (their "alive" pipes close).
-        for helper in (getattr(forkserver, "_forkserver", None), getattr(resource_tracker, "_resource_tracker", None)):
+        # The forkserver is killed first: with no host left it holds nothing, and its orderly exit (an
+        # interpreter with xgboost loaded finalizing) took ~0.5 s of every emulator's stop.
+        server = getattr(forkserver, "_forkserver", None)
+        pid = getattr(server, "_forkserver_pid", None)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for helper in (server, getattr(resource_tracker, "_resource_tracker", None)):
             stop = getattr(helper, "_stop", None)
             if stop is not None:
                 stop()

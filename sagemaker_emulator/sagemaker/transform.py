@@ -21,13 +21,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws_clients import client, key_below_prefix, object_keys, split_s3_uri
 from ..xgboost_container.errors import ModelLoadError, UnsupportedImageError
-from ..xgboost_container.serving import ScoringService, execution_parameters
 from ..xgboost_container.versions import resolve_image
 from .batch_records import (
     MIB,
@@ -46,6 +45,9 @@ from .errors import validation_error
 from .hosting import DeploymentFailure, fetch_model_data
 from .job_logs import CloudWatchLog
 from .jobs import BackgroundJob, JobFailure, JobHost, JobRun, JobTable
+
+if TYPE_CHECKING:  # the serving code imports xgboost: loaded when a job runs (hosting.preload_serving)
+    from ..xgboost_container.serving import ScoringService
 
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"
 MAX_PAYLOAD_LIMIT_MB = 100  # the service's upper bound for MaxPayloadInMB
@@ -79,6 +81,8 @@ class TransformJob(BackgroundJob):
 
 def _with_defaults(params: dict[str, Any]) -> dict[str, Any]:
     """The request as DescribeTransformJob shows it: unset members filled like the service fills them."""
+    from ..xgboost_container.serving import execution_parameters
+
     defaults = execution_parameters()
     request = {
         "BatchStrategy": defaults["BatchStrategy"],
@@ -236,6 +240,8 @@ class TransformRun(JobRun[TransformJob]):
             try:
                 if container.get("ModelDataUrl"):
                     fetch_model_data(container["ModelDataUrl"], Path(tmp), self.settings)
+                from ..xgboost_container.serving import ScoringService
+
                 return ScoringService.from_model_dir(Path(tmp), version)
             except DeploymentFailure as error:
                 raise JobFailure(f"ClientError: {error}") from None

@@ -51,11 +51,6 @@ class ResourceConfig:
         return cls(current_host=config["current_host"], hosts=tuple(config["hosts"]))
 
 
-def is_peer_failure(reason: str) -> bool:
-    """Whether a FailureReason is xgboost's collective losing another host (not this host's own fault)."""
-    return "src/collective/" in reason
-
-
 def rabit_run(
     train: Callable[[bool], None],
     has_data: bool,

@@ -39,3 +39,9 @@ class ModelLoadError(Exception):
 def xgboost_message(error: BaseException) -> str:
     """An xgboost error's text without the native stack trace xgboost appends (paths of this machine's library)."""
     return str(error).split("\nStack trace:")[0]
+
+
+def is_peer_failure(reason: str) -> bool:
+    """Whether a FailureReason is xgboost's collective losing another host (not this host's own fault).
+    Here, not in `distributed`, so the emulator's job supervisor can tell without importing xgboost."""
+    return "src/collective/" in reason

@@ -10,7 +10,11 @@ import sys
 PROBE = "import sagemaker_emulator.sagemaker.training_runner"
 # The emulator's training hosts are forked from a forkserver that has loaded libgomp for them: its
 # settings are theirs. close() waits for it, which exits once its imports are done.
-FORKSERVER_PROBE = "from sagemaker_emulator.sagemaker.runner_pool import RunnerPool; RunnerPool().close()"
+# One process forked before closing: the forkserver forks only once its imports are done (close kills it).
+FORKSERVER_PROBE = (
+    "from sagemaker_emulator.sagemaker.runner_pool import _CONTEXT, RunnerPool; pool = RunnerPool(); "
+    "host = _CONTEXT.Process(target=int); host.start(); host.join(); pool.close()"
+)
 
 
 def _libgomp_spin_count(probe: str = PROBE, **env: str) -> str:
