@@ -46,7 +46,7 @@ from .hosting import DeploymentFailure, fetch_model_data
 from .job_logs import CloudWatchLog
 from .jobs import BackgroundJob, JobFailure, JobHost, JobRun, JobTable
 
-if TYPE_CHECKING:  # the serving code imports xgboost: loaded when a job runs (hosting.preload_serving)
+if TYPE_CHECKING:  # it imports xgboost: preloaded after the start (hosting.preload_serving), else by the first job
     from ..xgboost_container.serving import ScoringService
 
 TRANSFORM_LOG_GROUP = "/aws/sagemaker/TransformJobs"

@@ -25,28 +25,26 @@ def job_folder(tmp_path: Path, name: str) -> tuple[Path, Path]:
     return spec, folder / "output.log"
 
 
-def multiprocessing_helpers() -> list[psutil.Process]:
-    """This process's running children that multiprocessing started: a forkserver, a resource tracker."""
+def running_children(command_part: str, parent: psutil.Process | None = None) -> list[psutil.Process]:
+    """`parent`'s (this process's) children that run and whose command line holds `command_part`."""
     found = []
-    for child in psutil.Process().children():
+    for child in (parent or psutil.Process()).children():
         try:
-            if "from multiprocessing." in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+            if command_part in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
                 found.append(child)
         except psutil.Error:
             continue
     return found
+
+
+def multiprocessing_helpers() -> list[psutil.Process]:
+    """This process's running children that multiprocessing started: a forkserver, a resource tracker."""
+    return running_children("from multiprocessing.")
 
 
 def forkservers(parent: psutil.Process | None = None) -> list[psutil.Process]:
     """The running multiprocessing forkservers started by `parent` (this process)."""
-    found = []
-    for child in (parent or psutil.Process()).children():
-        try:
-            if "multiprocessing.forkserver" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child)
-        except psutil.Error:
-            continue
-    return found
+    return running_children("multiprocessing.forkserver", parent)
 
 
 def the_forkserver(parent: psutil.Process | None = None) -> psutil.Process:
