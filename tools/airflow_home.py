@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "bank_marketing_xgboost"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 TEMPLATES = ROOT / ".airflow" / "db-templates"
+# The provider's hooks parse botocore's service models once per process (bankml/aws_session.py).
+SESSION_FACTORY = "bankml.aws_session.SharedModelsSessionFactory"
 
 
 def airflow_env(home: Path, endpoint_url: str | None, **overrides: str) -> dict[str, str]:
@@ -33,6 +35,7 @@ def airflow_env(home: Path, endpoint_url: str | None, **overrides: str) -> dict[
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_AWS_DEFAULT": connection_uri(endpoint_url),
+        "AIRFLOW__AWS__SESSION_FACTORY": SESSION_FACTORY,
         "BANKML_POLL_SECONDS": str(POLL_SECONDS),
         "PYTHONUNBUFFERED": "1",
     }
