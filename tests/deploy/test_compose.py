@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from airflow.providers_manager import ProvidersManager
 from dotenv import dotenv_values
 from jsonschema import Draft7Validator
 
@@ -189,11 +190,14 @@ def test_dags_and_plugins_are_mounted(services: dict[str, Any], name: str) -> No
 def test_airflow_environment_names_real_config_options(services: dict[str, Any]) -> None:
     """A misspelt AIRFLOW__SECTION__KEY is silently ignored by Airflow; catch it here.
 
+    Core options are in Airflow's config.yml, a provider's (e.g. [aws]) in its provider info.
     The [celery] options belong to the Celery provider, which is in the image but not in the
     project's virtualenv: tests/compose reads them back from a running worker instead.
     """
     spec = importlib.util.find_spec("airflow")
     config = yaml.safe_load(Path(spec.submodule_search_locations[0], "config_templates", "config.yml").read_text())
+    for _, sections in ProvidersManager().provider_configs:  # e.g. the Amazon provider's [aws]
+        config.update(sections)
     names = {key for name in AIRFLOW_SERVICES for key in services[name]["environment"]}
     options = [name.split("__")[1:] for name in names if name.startswith("AIRFLOW__") and "__CELERY__" not in name]
 
