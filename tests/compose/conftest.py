@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from tests.airflow_api import AirflowApi
 from tests.browser.chromium import browser, page, pytest_runtest_makereport  # noqa: F401
 from tests.compose.stack import ComposeStack, docker_problem
+from tests.emulator_harness import emulator_client
 from tools.airflow_home import ROOT
 from tools.emulator_process import free_port
-from tools.local_setup import client_kwargs
 
 ARTIFACTS = ROOT / "test-artifacts" / "compose"
 
@@ -47,5 +46,6 @@ def api(stack: ComposeStack) -> AirflowApi:
     return client
 
 
-def aws_client(stack: ComposeStack, name: str):
-    return boto3.client(name, **client_kwargs(stack.emulator_url))
+def aws_client(stack: ComposeStack, name: str):  # a boto3 client
+    """A client of the stack's emulator, from the harness's one session (models parsed once)."""
+    return emulator_client(stack.emulator_url, name)
