@@ -9,6 +9,8 @@ and config still come from each session, so only the read-only model data is sha
 Enabled with the provider's documented setting ``[aws] session_factory`` (environment variable
 ``AIRFLOW__AWS__SESSION_FACTORY=bankml.aws_session.SharedModelsSessionFactory``), in `make demo`,
 `make up`, the tests and docker-compose alike. Without it everything works, only slower.
+Only the provider imports this module (while its own hook module loads): imported first, with the
+setting on, it would ask the provider for a class it has not defined yet.
 """
 
 from __future__ import annotations
