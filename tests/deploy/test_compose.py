@@ -197,7 +197,8 @@ def test_airflow_environment_names_real_config_options(services: dict[str, Any])
     spec = importlib.util.find_spec("airflow")
     config = yaml.safe_load(Path(spec.submodule_search_locations[0], "config_templates", "config.yml").read_text())
     for _, sections in ProvidersManager().provider_configs:  # e.g. the Amazon provider's [aws]
-        config.update(sections)
+        for section, spec in sections.items():  # merged: a provider may add options to a core section
+            config.setdefault(section, {}).setdefault("options", {}).update(spec.get("options", {}))
     names = {key for name in AIRFLOW_SERVICES for key in services[name]["environment"]}
     options = [name.split("__")[1:] for name in names if name.startswith("AIRFLOW__") and "__CELERY__" not in name]
 
